@@ -1,0 +1,78 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+
+static const char *const messages[] = {
+	[0] = "success",
+	[-FERRY_ERR_INTERNAL] = "internal error",
+	[-FERRY_ERR_NOMEM] = "out of memory",
+	[-FERRY_ERR_INVALID_ARG] = "invalid argument",
+	[-FERRY_ERR_IO] = "input/output error",
+	[-FERRY_ERR_JSON] = "malformed JSON",
+	[-FERRY_ERR_JSON_FLOAT] = "non-integer number in JSON",
+	[-FERRY_ERR_JSON_DEPTH] = "JSON nested too deeply",
+	[-FERRY_ERR_TOO_LARGE] = "input too large",
+	[-FERRY_ERR_META_FIELD] = "invalid metadata field",
+	[-FERRY_ERR_META_TYPE] = "unexpected metadata type",
+	[-FERRY_ERR_SPEC_VERSION] = "unsupported TUF specification version",
+	[-FERRY_ERR_KEY] = "malformed public key",
+	[-FERRY_ERR_KEY_UNSUPPORTED] = "unsupported key type or scheme",
+	[-FERRY_ERR_SIG_MALFORMED] = "malformed signature",
+	[-FERRY_ERR_SIG_BAD] = "signature verification failed",
+	[-FERRY_ERR_THRESHOLD] = "signature threshold not met",
+	[-FERRY_ERR_UNKNOWN_ROLE] = "unknown role",
+	[-FERRY_ERR_HASH_MISMATCH] = "hash mismatch",
+	[-FERRY_ERR_LENGTH_MISMATCH] = "length mismatch",
+	[-FERRY_ERR_HASH_UNSUPPORTED] = "unsupported hash algorithm",
+	[-FERRY_ERR_CRYPTO] = "cryptographic library error",
+	[-FERRY_ERR_NOT_FOUND] = "not found",
+};
+
+/* Adding a code without its message breaks the build, not a user. */
+_Static_assert(sizeof(messages) / sizeof(messages[0]) == -FERRY_ERR__LAST,
+    "every error code needs a message");
+
+const char *
+ferry_strerror(int r)
+{
+	if (r > 0 || r <= FERRY_ERR__LAST || messages[-r] == NULL)
+		return "unknown error";
+	return messages[-r];
+}
+
+int
+ferry_error_set(struct ferry_error *err, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || err->msg[0] != '\0')
+		return r;
+	err->code = r;
+	va_start(ap, fmt);
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void
+ferry_error_clear(struct ferry_error *err)
+{
+	if (err == NULL)
+		return;
+	err->code = 0;
+	err->msg[0] = '\0';
+}
+
+const char *
+ferry_error_msg(const struct ferry_error *err)
+{
+	if (err == NULL)
+		return "unknown error";
+	if (err->msg[0] != '\0')
+		return err->msg;
+	return ferry_strerror(err->code);
+}

@@ -1,0 +1,249 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "file.h"
+
+struct ferry_atomic {
+	int fd;
+	int created;	/* the temporary exists and is ours to remove */
+	int committed;
+	uint64_t size;
+	char *path;	/* final name */
+	char *tmp;	/* temporary name in the same directory */
+};
+
+int
+ferry_file_read(const char *path, size_t max_len, unsigned char **out,
+    size_t *outlen)
+{
+	struct stat st;
+	unsigned char *buf = NULL, *nb;
+	size_t len = 0, cap, limit, ncap;
+	ssize_t n;
+	int fd, r = FERRY_ERR_IO, saved;
+
+	if (path == NULL || out == NULL || outlen == NULL ||
+	    max_len >= SIZE_MAX - 2)
+		return FERRY_ERR_INVALID_ARG;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return FERRY_ERR_IO;
+	if (fstat(fd, &st) == -1)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		goto out;
+	}
+	/*
+	 * Read up to one byte past the limit, to tell "exactly max_len" from
+	 * "more".  The size from fstat is only a first guess: the file may
+	 * change while it is read.
+	 */
+	limit = max_len + 1;
+	cap = (uintmax_t)st.st_size < limit ? (size_t)st.st_size : limit;
+	if (cap < 4096)
+		cap = 4096 < limit ? 4096 : limit;
+	if ((buf = malloc(cap + 1)) == NULL) {
+		r = FERRY_ERR_NOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap == limit)
+				break;
+			ncap = cap > limit / 2 ? limit : cap * 2;
+			if ((nb = realloc(buf, ncap + 1)) == NULL) {
+				r = FERRY_ERR_NOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto out;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max_len) {
+		r = FERRY_ERR_TOO_LARGE;
+		goto out;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL; /* transferred */
+	r = 0;
+ out:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+/* Open the directory holding path, for fsync after a rename. */
+static int
+fsync_parent(const char *path)
+{
+	char *dup, *slash;
+	int fd, r = FERRY_ERR_IO;
+
+	if ((dup = strdup(path)) == NULL)
+		return FERRY_ERR_NOMEM;
+	slash = strrchr(dup, '/');
+	if (slash == NULL)
+		fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else {
+		if (slash == dup)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		fd = open(dup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd != -1) {
+		if (fsync(fd) == 0)
+			r = 0;
+		close(fd);
+	}
+	free(dup);
+	return r;
+}
+
+int
+ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out)
+{
+	struct ferry_atomic *a;
+	char rnd[17];
+	size_t n;
+	int tries, r = FERRY_ERR_NOMEM;
+
+	if (path == NULL || *path == '\0' || out == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return FERRY_ERR_NOMEM;
+	a->fd = -1;
+	n = strlen(path) + sizeof(".tmp.") + sizeof(rnd);
+	if ((a->path = strdup(path)) == NULL ||
+	    (a->tmp = malloc(n)) == NULL)
+		goto fail;
+	/* An unpredictable name, created exclusively: no symlink games. */
+	for (tries = 0; tries < 16; tries++) {
+		snprintf(rnd, sizeof(rnd), "%08x%08x", randombytes_random(),
+		    randombytes_random());
+		snprintf(a->tmp, n, "%s.tmp.%s", path, rnd);
+		a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW | O_NOCTTY, mode);
+		if (a->fd != -1 || errno != EEXIST)
+			break;
+	}
+	if (a->fd == -1) {
+		r = FERRY_ERR_IO;
+		goto fail;
+	}
+	a->created = 1;
+	/* open(2) applies the umask; state files get exactly mode. */
+	if (fchmod(a->fd, mode) == -1) {
+		r = FERRY_ERR_IO;
+		goto fail;
+	}
+	*out = a;
+	return 0;
+ fail:
+	ferry_atomic_free(a);
+	return r;
+}
+
+int
+ferry_atomic_write(struct ferry_atomic *a, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	ssize_t n;
+
+	if (a == NULL || a->fd == -1 || (buf == NULL && len > 0))
+		return FERRY_ERR_INVALID_ARG;
+	while (len > 0) {
+		n = write(a->fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return FERRY_ERR_IO;
+		p += n;
+		len -= (size_t)n;
+		a->size += (uint64_t)n;
+	}
+	return 0;
+}
+
+uint64_t
+ferry_atomic_size(const struct ferry_atomic *a)
+{
+	return a == NULL ? 0 : a->size;
+}
+
+int
+ferry_atomic_commit(struct ferry_atomic *a)
+{
+	int fd;
+
+	if (a == NULL || a->fd == -1 || a->committed)
+		return FERRY_ERR_INVALID_ARG;
+	fd = a->fd;
+	a->fd = -1;
+	if (fsync(fd) == -1) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return FERRY_ERR_IO;
+	}
+	if (close(fd) == -1)
+		return FERRY_ERR_IO;
+	if (rename(a->tmp, a->path) == -1)
+		return FERRY_ERR_IO;
+	a->committed = 1;
+	return fsync_parent(a->path);
+}
+
+void
+ferry_atomic_free(struct ferry_atomic *a)
+{
+	int saved = errno;
+
+	if (a == NULL)
+		return;
+	if (a->fd != -1)
+		close(a->fd);
+	if (a->created && !a->committed)
+		(void)unlink(a->tmp);
+	free(a->path);
+	free(a->tmp);
+	free(a);
+	errno = saved;
+}
+
+int
+ferry_file_write_atomic(const char *path, const void *buf, size_t len,
+    mode_t mode)
+{
+	struct ferry_atomic *a = NULL;
+	int r;
+
+	if ((r = ferry_atomic_open(path, mode, &a)) != 0)
+		return r;
+	if ((r = ferry_atomic_write(a, buf, len)) == 0)
+		r = ferry_atomic_commit(a);
+	ferry_atomic_free(a);
+	return r;
+}

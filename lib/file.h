@@ -1,0 +1,51 @@
+/*
+ * Files: bounded reads, and atomic writes as the one way Ferry writes
+ * state.
+ *
+ * An atomic write creates a temporary file beside the target (same
+ * directory, so rename(2) cannot cross a file system), writes it fully,
+ * fsyncs it, renames it over the target and fsyncs the directory.  A
+ * crash at any point leaves either the old file or the new one, never a
+ * mixture, and never a stray temporary under the final name.
+ */
+#ifndef FERRY_FILE_H
+#define FERRY_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/*
+ * Read the whole regular file at path into a new malloc'd buffer (with a
+ * NUL after the data, not counted).  Fails with FERRY_ERR_TOO_LARGE if it
+ * holds more than max_len bytes, without reading past the limit; with
+ * FERRY_ERR_IO (errno set) on system errors or if path is not a regular
+ * file.  On success the caller owns *out.
+ */
+int ferry_file_read(const char *path, size_t max_len, unsigned char **out,
+    size_t *outlen);
+
+/* Write len bytes at buf to path atomically, with permissions mode. */
+int ferry_file_write_atomic(const char *path, const void *buf, size_t len,
+    mode_t mode);
+
+/*
+ * A file being written atomically in pieces, for data too large to hold
+ * in memory (targets streamed from the network).  Nothing is visible under
+ * the final name until ferry_atomic_commit() succeeds;
+ * ferry_atomic_free() on an uncommitted file removes the temporary.
+ */
+struct ferry_atomic;
+
+int ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out);
+int ferry_atomic_write(struct ferry_atomic *a, const void *buf, size_t len);
+/* The number of bytes written so far. */
+uint64_t ferry_atomic_size(const struct ferry_atomic *a);
+/* fsync, rename into place, fsync the directory. */
+int ferry_atomic_commit(struct ferry_atomic *a);
+/* Discard (if not committed) and free; accepts NULL. */
+void ferry_atomic_free(struct ferry_atomic *a);
+
+#endif

@@ -1,0 +1,276 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "file.h"
+
+/* A growable output buffer for the encoder. */
+struct obuf {
+	unsigned char *p;
+	size_t len;
+	size_t cap;
+};
+
+static int
+obuf_reserve(struct obuf *b, size_t n)
+{
+	size_t ncap;
+	unsigned char *np;
+
+	if (n <= b->cap - b->len)
+		return 0;
+	if (n > SIZE_MAX / 2 - b->len)
+		return FERRY_ERR_NOMEM;
+	ncap = b->cap ? b->cap : 256;
+	while (ncap - b->len < n)
+		ncap *= 2;
+	if ((np = realloc(b->p, ncap)) == NULL)
+		return FERRY_ERR_NOMEM;
+	b->p = np;
+	b->cap = ncap;
+	return 0;
+}
+
+static int
+obuf_put(struct obuf *b, const void *p, size_t n)
+{
+	if (obuf_reserve(b, n) != 0)
+		return FERRY_ERR_NOMEM;
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static int
+obuf_putc(struct obuf *b, unsigned char c)
+{
+	return obuf_put(b, &c, 1);
+}
+
+/* '"' and '\\' are the only bytes escaped; everything else is raw. */
+static int
+put_string(struct obuf *b, const char *s, size_t n)
+{
+	size_t i, run = 0;
+
+	if (obuf_putc(b, '"') != 0)
+		return FERRY_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		if (s[i] != '"' && s[i] != '\\')
+			continue;
+		if (obuf_put(b, s + run, i - run) != 0 ||
+		    obuf_putc(b, '\\') != 0)
+			return FERRY_ERR_NOMEM;
+		run = i;
+	}
+	if (obuf_put(b, s + run, n - run) != 0 || obuf_putc(b, '"') != 0)
+		return FERRY_ERR_NOMEM;
+	return 0;
+}
+
+struct okey {
+	const char *k;
+	size_t n;
+	json_t *v;
+};
+
+static int
+okey_cmp(const void *a, const void *b)
+{
+	const struct okey *x = a, *y = b;
+	size_t n = x->n < y->n ? x->n : y->n;
+	int c = memcmp(x->k, y->k, n);
+
+	if (c != 0)
+		return c;
+	return (x->n > y->n) - (x->n < y->n);
+}
+
+static int encode(struct obuf *, const json_t *, int, struct ferry_error *);
+
+static int
+encode_object(struct obuf *b, const json_t *v, int depth,
+    struct ferry_error *err)
+{
+	struct okey *keys = NULL;
+	size_t i = 0, n = json_object_size(v);
+	const char *k;
+	size_t klen;
+	json_t *val;
+	int r = FERRY_ERR_NOMEM;
+
+	if (n > 0 && (keys = calloc(n, sizeof(*keys))) == NULL)
+		goto out;
+	json_object_keylen_foreach((json_t *)v, k, klen, val) {
+		if (i >= n) {
+			r = FERRY_ERR_INTERNAL;
+			goto out;
+		}
+		keys[i].k = k;
+		keys[i].n = klen;
+		keys[i].v = val;
+		i++;
+	}
+	if (i > 1)
+		qsort(keys, i, sizeof(*keys), okey_cmp);
+	if (obuf_putc(b, '{') != 0)
+		goto out;
+	for (n = 0; n < i; n++) {
+		if ((n > 0 && obuf_putc(b, ',') != 0) ||
+		    put_string(b, keys[n].k, keys[n].n) != 0 ||
+		    obuf_putc(b, ':') != 0)
+			goto out;
+		if ((r = encode(b, keys[n].v, depth + 1, err)) != 0) {
+			/* Name the place: innermost key first is enough. */
+			(void)ferry_error_set(err, r, "at key \"%.64s\"",
+			    keys[n].k);
+			goto out;
+		}
+		r = FERRY_ERR_NOMEM;
+	}
+	if (obuf_putc(b, '}') != 0)
+		goto out;
+	r = 0;
+ out:
+	free(keys);
+	return r;
+}
+
+static int
+encode(struct obuf *b, const json_t *v, int depth, struct ferry_error *err)
+{
+	char num[32];
+	size_t i;
+	int r, n;
+
+	if (depth > FERRY_JSON_MAX_DEPTH)
+		return ferry_error_set(err, FERRY_ERR_JSON_DEPTH,
+		    "nesting deeper than %d levels", FERRY_JSON_MAX_DEPTH);
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return encode_object(b, v, depth, err);
+	case JSON_ARRAY:
+		if (obuf_putc(b, '[') != 0)
+			return FERRY_ERR_NOMEM;
+		for (i = 0; i < json_array_size(v); i++) {
+			if (i > 0 && obuf_putc(b, ',') != 0)
+				return FERRY_ERR_NOMEM;
+			if ((r = encode(b, json_array_get(v, i), depth + 1,
+			    err)) != 0) {
+				(void)ferry_error_set(err, r,
+				    "at array index %zu", i);
+				return r;
+			}
+		}
+		return obuf_putc(b, ']');
+	case JSON_STRING:
+		return put_string(b, json_string_value(v),
+		    json_string_length(v));
+	case JSON_INTEGER:
+		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		if (n < 0 || (size_t)n >= sizeof(num))
+			return FERRY_ERR_INTERNAL;
+		return obuf_put(b, num, (size_t)n);
+	case JSON_REAL:
+		return ferry_error_set(err, FERRY_ERR_JSON_FLOAT,
+		    "number %g is not an integer; canonical JSON has "
+		    "integers only", json_real_value(v));
+	case JSON_TRUE:
+		return obuf_put(b, "true", 4);
+	case JSON_FALSE:
+		return obuf_put(b, "false", 5);
+	case JSON_NULL:
+		return obuf_put(b, "null", 4);
+	}
+	return FERRY_ERR_INTERNAL;
+}
+
+int
+ferry_json_canonical(const json_t *v, unsigned char **out, size_t *outlen,
+    struct ferry_error *err)
+{
+	struct obuf b = { NULL, 0, 0 };
+	int r;
+
+	if (v == NULL || out == NULL || outlen == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if ((r = encode(&b, v, 0, err)) != 0 || (r = obuf_putc(&b, 0)) != 0)
+		goto fail;
+	*out = b.p;
+	*outlen = b.len - 1;
+	return 0;
+ fail:
+	free(b.p);
+	if (r == FERRY_ERR_NOMEM)
+		(void)ferry_error_set(err, r, "canonical JSON: out of memory");
+	return r;
+}
+
+int
+ferry_json_parse(const void *buf, size_t len, size_t max_len, json_t **out,
+    struct ferry_error *err)
+{
+	json_error_t je;
+	json_t *v;
+
+	if (buf == NULL || out == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if (len > max_len)
+		return ferry_error_set(err, FERRY_ERR_TOO_LARGE,
+		    "JSON document of %zu bytes is over the limit of %zu",
+		    len, max_len);
+	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (v == NULL) {
+		if (json_error_code(&je) == json_error_out_of_memory)
+			return ferry_error_set(err, FERRY_ERR_NOMEM,
+			    "JSON: out of memory");
+		return ferry_error_set(err, FERRY_ERR_JSON,
+		    "line %d column %d: %s", je.line, je.column, je.text);
+	}
+	*out = v;
+	return 0;
+}
+
+int
+ferry_json_parse_file(const char *path, size_t max_len, json_t **out,
+    struct ferry_error *err)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = ferry_file_read(path, max_len, &buf, &len)) != 0) {
+		if (r == FERRY_ERR_TOO_LARGE)
+			return ferry_error_set(err, r,
+			    "%s: larger than the limit of %zu bytes", path,
+			    max_len);
+		return ferry_error_set(err, r, "%s: %s", path,
+		    r == FERRY_ERR_IO ? strerror(errno) : ferry_strerror(r));
+	}
+	r = ferry_json_parse(buf, len, max_len, out, err);
+	free(buf);
+	return r;
+}
+
+const char *
+ferry_json_cstr(const json_t *v)
+{
+	const char *s;
+
+	if (!json_is_string(v))
+		return NULL;
+	s = json_string_value(v);
+	if (strlen(s) != json_string_length(v))
+		return NULL;
+	return s;
+}
