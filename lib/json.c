@@ -217,6 +217,36 @@ ferry_json_canonical(const json_t *v, unsigned char **out, size_t *outlen,
 }
 
 int
+ferry_json_serialize(const json_t *v, unsigned char **out, size_t *outlen,
+    struct ferry_error *err)
+{
+	unsigned char *canon = NULL, *buf;
+	size_t clen, n;
+	int r;
+
+	if (v == NULL || out == NULL || outlen == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	/* Refuse what cannot be signed (reals, excessive depth) first. */
+	if ((r = ferry_json_canonical(v, &canon, &clen, err)) != 0)
+		return r;
+	free(canon);
+	n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
+	if (n == 0 || n == SIZE_MAX || (buf = malloc(n + 1)) == NULL)
+		return ferry_error_set(err, FERRY_ERR_NOMEM,
+		    "JSON: out of memory");
+	if (json_dumpb(v, (char *)buf, n, JSON_COMPACT | JSON_SORT_KEYS) !=
+	    n) {
+		free(buf);
+		return ferry_error_set(err, FERRY_ERR_INTERNAL,
+		    "JSON: encoding changed size");
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*outlen = n;
+	return 0;
+}
+
+int
 ferry_json_parse(const void *buf, size_t len, size_t max_len, json_t **out,
     struct ferry_error *err)
 {

@@ -50,6 +50,18 @@ int ferry_json_canonical(const json_t *v, unsigned char **out, size_t *outlen,
     struct ferry_error *err);
 
 /*
+ * Encode v as the JSON text Ferry writes to files: compact, object keys
+ * sorted bytewise, non-ASCII as raw UTF-8, control characters escaped.
+ * Canonical JSON cannot serve here: it writes control bytes raw, which no
+ * JSON parser accepts, so a file holding one could never be read back.
+ * The two forms are identical whenever no string holds a control byte.
+ * Output and errors as for ferry_json_canonical(); reals are refused too,
+ * so that what is written can always be signed.
+ */
+int ferry_json_serialize(const json_t *v, unsigned char **out, size_t *outlen,
+    struct ferry_error *err);
+
+/*
  * The string value of v if v is a JSON string without embedded NUL bytes,
  * else NULL.  Every string whose meaning Ferry interprets (key ids, role
  * names, paths) is read through this, so a NUL cannot truncate it.

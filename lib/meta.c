@@ -601,7 +601,7 @@ ferry_meta_serialize(const struct ferry_meta *md, unsigned char **out,
 {
 	if (md == NULL)
 		return FERRY_ERR_INVALID_ARG;
-	return ferry_json_canonical(md->doc, out, outlen, err);
+	return ferry_json_serialize(md->doc, out, outlen, err);
 }
 
 int

@@ -6,7 +6,7 @@
  * read-only view of it: every field the specification requires has been
  * checked, with an error naming the field.  The document itself is kept,
  * so unknown fields round-trip untouched and stay covered by signatures;
- * serialising re-encodes the document canonically.
+ * serialising writes the document as sorted, compact JSON.
  *
  * Strings and JSON values reached through the view are borrowed from the
  * document and live as long as the struct ferry_meta.
@@ -160,7 +160,10 @@ void ferry_meta_free(struct ferry_meta *md);
  */
 int ferry_meta_refresh(struct ferry_meta *md, struct ferry_error *err);
 
-/* The whole document in canonical form; the caller frees *out. */
+/*
+ * The whole document as Ferry writes metadata files (see
+ * ferry_json_serialize()); the caller frees *out.
+ */
 int ferry_meta_serialize(const struct ferry_meta *md, unsigned char **out,
     size_t *outlen, struct ferry_error *err);
 

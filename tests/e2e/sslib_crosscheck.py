@@ -264,10 +264,19 @@ def edge_values():
     return vals
 
 
+# Documents holding U+0000, in string values and in object keys.
 NUL_VALUES = [
-    "\x00", ["\x00"], {"\x00": 1}, {"a\x00b": "c"}, ["x\x00y"],
-    {"k": "\x00\x00"}, {"a": "\x00", "a\x00": 1}, "\U0001F600\x00\u00e9",
+    {"v": "\x00"}, ["\x00"], {"\x00": 1}, {"a\x00b": "c"}, ["x\x00y"],
+    {"k": "\x00\x00"}, {"a": "\x00", "a\x00": 1}, ["\U0001F600\x00\u00e9"],
 ]
+
+
+def nul_in_key(v):
+    if isinstance(v, dict):
+        return any("\x00" in k or nul_in_key(x) for k, x in v.items())
+    if isinstance(v, list):
+        return any(nul_in_key(x) for x in v)
+    return False
 
 INDIVIDUAL = [
     {"a": 1, "A": 2, "_": 3, "\u00e9": 4, "b": 5},
@@ -446,25 +455,28 @@ def group_canonical():
              "top-level scalar %s: exit %d, out %r, want %r (%s)"
              % (short(v), rc, out, canon(v), err))
     # documents holding U+0000: reject (policy) or match
-    nul_rejected = nul_matched = 0
+    nul = {(k, o): 0 for k in ("key", "value") for o in ("rejected", "matched")}
     for j, v in enumerate(NUL_VALUES):
+        where = "key" if nul_in_key(v) else "value"
         for ea in (True, False):
             path = os.path.join(cdir, "nul-%d-%d.json" % (j, ea))
             write_bytes(path, json.dumps(v, ensure_ascii=ea).encode("utf-8"))
             rc, out, err = run_tool(["canonical", path])
             if rc == 1:
-                nul_rejected += 1
+                nul[where, "rejected"] += 1
                 g.ok(True, "nul")
             elif rc == 0 and out == canon(v):
-                nul_matched += 1
+                nul[where, "matched"] += 1
                 g.ok(True, "nul")
             else:
                 g.fail("NUL document %s (ensure_ascii=%s): exit %d, out %r, want "
                        "exit 1 or %r (%s)" % (short(v), ea, rc, out, canon(v), err))
     g.note("%d values (%d hand-picked) in %d batches, %d+1 individual docs"
            % (len(values), n_edge, len(batches), 2 * len(INDIVIDUAL)))
-    g.note("U+0000 docs: %d rejected by policy, %d accepted and matching"
-           % (nul_rejected, nul_matched))
+    g.note("U+0000 docs: NUL in a key %d rejected by policy/%d accepted and "
+           "matching, NUL only in values %d rejected/%d accepted and matching"
+           % (nul["key", "rejected"], nul["key", "matched"],
+              nul["value", "rejected"], nul["value", "matched"]))
     if scalar_rejected:
         g.note("%d/%d top-level scalar docs rejected (allowed)"
                % (scalar_rejected, len(TOP_SCALARS)))
