@@ -104,6 +104,11 @@ const custom = {
   '日本': ['配列', 1, -42, 0, 9007199254740991, true, false, null, {}],
   'Ａ': 'fullwidth A (U+FF21) sorts after every key above',
   nested: { z: { y: ['x', { 'ü': 'w' }] }, '': 'empty key' },
+  // Control characters in key names too; they sort before printable ones.
+  'ctl\u0001key': 'SOH inside a key',
+  'tab\tand\nnewline': 'whitespace controls inside a key',
+  '\u001fus-first': 'a key starting with US',
+  'del\u007fkey': 'DEL inside a key',
 };
 
 const root = new Metadata(new Root({

@@ -267,7 +267,8 @@ build(struct demo *d)
 	    "_type", "targets", "spec_version", "1.0.31", "version", 1,
 	    "expires", expiry(d, 90),
 	    "targets", "hello.txt", target_of(hello, sizeof(hello) - 1,
-	    json_pack("{s:s}", "greeting", "Grüße from Ferry")),
+	    json_pack("{s:s, s:s}", "greeting", "Grüße from Ferry",
+	    "note\tkey", "controls stay raw when signed: \001\037\n")),
 	    "delegations", "keys", dkeys, "roles", "name", "apps",
 	    "keyids", ferry_seckey_keyid(d->keys[K_APPS]), "threshold", 1,
 	    "terminating", 1, "paths", "apps/*");
