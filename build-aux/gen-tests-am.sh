@@ -29,6 +29,9 @@ for t in $fuzz; do
 	printf '%s_SOURCES = %s.c\n' "$v" "$t"
 	printf 'if FUZZING\n%s_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)\n' "$v"
 	printf '%s_LDFLAGS = $(FUZZ_LDFLAGS)\n' "$v"
-	printf 'else\n%s_SOURCES += fuzz/replay.c\nendif\n' "$v"
+	# A per-target flag set in one branch replaces the AM_ default in
+	# both, so the plain branch names the defaults explicitly.
+	printf 'else\n%s_CFLAGS = $(AM_CFLAGS)\n%s_LDFLAGS = $(AM_LDFLAGS)\n' "$v" "$v"
+	printf '%s_SOURCES += fuzz/replay.c\nendif\n' "$v"
 	printf '%s_LDADD = $(FERRY_LIBS)\n' "$v"
 done

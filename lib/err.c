@@ -47,6 +47,7 @@ ferry_strerror(int r)
 int
 ferry_error_set(struct ferry_error *err, int r, const char *fmt, ...)
 {
+	unsigned char *p;
 	va_list ap;
 
 	if (err == NULL || err->msg[0] != '\0')
@@ -55,6 +56,13 @@ ferry_error_set(struct ferry_error *err, int r, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	/*
+	 * Details quote untrusted input (keys, role names, paths) and end up
+	 * on terminals and in logs: no control byte may pass through.
+	 */
+	for (p = (unsigned char *)err->msg; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return r;
 }
 

@@ -55,7 +55,8 @@ struct ferry_error {
  * Record code r and a formatted detail in err (which may be NULL) and
  * return r, so that callers can write "return ferry_error_set(...)".
  * A detail already recorded is kept: the innermost failure is the most
- * precise, and outer layers only pass the code up.
+ * precise, and outer layers only pass the code up.  Control bytes in the
+ * detail become '?', since details quote untrusted input.
  */
 int ferry_error_set(struct ferry_error *err, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -35,7 +35,8 @@ ferry_file_read(const char *path, size_t max_len, unsigned char **out,
 	if (path == NULL || out == NULL || outlen == NULL ||
 	    max_len >= SIZE_MAX - 2)
 		return FERRY_ERR_INVALID_ARG;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
 		return FERRY_ERR_IO;
 	if (fstat(fd, &st) == -1)
 		goto out;
@@ -43,13 +44,17 @@ ferry_file_read(const char *path, size_t max_len, unsigned char **out,
 		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		goto out;
 	}
+	/* Opened non-blocking so a FIFO cannot hang us; files need no flag. */
+	if (fcntl(fd, F_SETFL, 0) == -1)
+		goto out;
 	/*
 	 * Read up to one byte past the limit, to tell "exactly max_len" from
 	 * "more".  The size from fstat is only a first guess: the file may
 	 * change while it is read.
 	 */
 	limit = max_len + 1;
-	cap = (uintmax_t)st.st_size < limit ? (size_t)st.st_size : limit;
+	/* Room for the whole file and one more byte, so EOF needs no realloc. */
+	cap = (uintmax_t)st.st_size < limit - 1 ? (size_t)st.st_size + 1 : limit;
 	if (cap < 4096)
 		cap = 4096 < limit ? 4096 : limit;
 	if ((buf = malloc(cap + 1)) == NULL) {

@@ -179,12 +179,14 @@ ferry_hashset_new(const json_t *hashes, struct ferry_hashset **out,
 			    "hashes.%.64s: unsupported hash algorithm", name);
 			goto fail;
 		}
+		/* Lowercase only, as every TUF implementation writes them. */
 		if ((hex = ferry_json_cstr(v)) == NULL ||
 		    strlen(hex) != 2 * algs[alg].len ||
+		    strspn(hex, "0123456789abcdef") != strlen(hex) ||
 		    ferry_hex_decode(hex, strlen(hex), s->e[s->n].want,
 		    sizeof(s->e[s->n].want), &got) != 0) {
 			r = ferry_error_set(err, FERRY_ERR_META_FIELD,
-			    "hashes.%s: must be %zu hex digits", name,
+			    "hashes.%s: must be %zu lowercase hex digits", name,
 			    2 * algs[alg].len);
 			goto fail;
 		}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,10 +96,46 @@ okey_cmp(const void *a, const void *b)
 	return (x->n > y->n) - (x->n < y->n);
 }
 
-static int encode(struct obuf *, const json_t *, int, struct ferry_error *);
+/* Where the encoder is, as a JSON path ("$.signed.roles[2]"). */
+struct jpath {
+	char buf[512];
+	size_t len;
+};
+
+static size_t
+jpath_push(struct jpath *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static size_t
+jpath_push(struct jpath *p, const char *fmt, ...)
+{
+	size_t old = p->len;
+	va_list ap;
+	int n;
+
+	if (p->len < sizeof(p->buf) - 1) {
+		va_start(ap, fmt);
+		n = vsnprintf(p->buf + p->len, sizeof(p->buf) - p->len, fmt, ap);
+		va_end(ap);
+		if (n > 0)
+			p->len += (size_t)n < sizeof(p->buf) - p->len ?
+			    (size_t)n : sizeof(p->buf) - p->len - 1;
+	}
+	return old;
+}
+
+static void
+jpath_pop(struct jpath *p, size_t old)
+{
+	p->len = old;
+	p->buf[old] = '\0';
+}
+
+static int encode(struct obuf *, const json_t *, int, struct jpath *,
+    struct ferry_error *);
 
 static int
-encode_object(struct obuf *b, const json_t *v, int depth,
+encode_object(struct obuf *b, const json_t *v, int depth, struct jpath *path,
     struct ferry_error *err)
 {
 	struct okey *keys = NULL;
@@ -129,12 +166,12 @@ encode_object(struct obuf *b, const json_t *v, int depth,
 		    put_string(b, keys[n].k, keys[n].n) != 0 ||
 		    obuf_putc(b, ':') != 0)
 			goto out;
-		if ((r = encode(b, keys[n].v, depth + 1, err)) != 0) {
-			/* Name the place: innermost key first is enough. */
-			(void)ferry_error_set(err, r, "at key \"%.64s\"",
-			    keys[n].k);
+		size_t old = jpath_push(path, ".%.64s", keys[n].k);
+
+		r = encode(b, keys[n].v, depth + 1, path, err);
+		jpath_pop(path, old);
+		if (r != 0)
 			goto out;
-		}
 		r = FERRY_ERR_NOMEM;
 	}
 	if (obuf_putc(b, '}') != 0)
@@ -146,30 +183,34 @@ encode_object(struct obuf *b, const json_t *v, int depth,
 }
 
 static int
-encode(struct obuf *b, const json_t *v, int depth, struct ferry_error *err)
+encode(struct obuf *b, const json_t *v, int depth, struct jpath *path,
+    struct ferry_error *err)
 {
+	size_t old;
 	char num[32];
 	size_t i;
 	int r, n;
 
-	if (depth > FERRY_JSON_MAX_DEPTH)
+	if ((json_is_object(v) || json_is_array(v)) &&
+	    depth >= FERRY_JSON_MAX_DEPTH)
 		return ferry_error_set(err, FERRY_ERR_JSON_DEPTH,
-		    "nesting deeper than %d levels", FERRY_JSON_MAX_DEPTH);
+		    "nesting deeper than %d levels at %s",
+		    FERRY_JSON_MAX_DEPTH, path->buf);
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		return encode_object(b, v, depth, err);
+		return encode_object(b, v, depth, path, err);
 	case JSON_ARRAY:
 		if (obuf_putc(b, '[') != 0)
 			return FERRY_ERR_NOMEM;
 		for (i = 0; i < json_array_size(v); i++) {
 			if (i > 0 && obuf_putc(b, ',') != 0)
 				return FERRY_ERR_NOMEM;
-			if ((r = encode(b, json_array_get(v, i), depth + 1,
-			    err)) != 0) {
-				(void)ferry_error_set(err, r,
-				    "at array index %zu", i);
+			old = jpath_push(path, "[%zu]", i);
+			r = encode(b, json_array_get(v, i), depth + 1, path,
+			    err);
+			jpath_pop(path, old);
+			if (r != 0)
 				return r;
-			}
 		}
 		return obuf_putc(b, ']');
 	case JSON_STRING:
@@ -183,8 +224,8 @@ encode(struct obuf *b, const json_t *v, int depth, struct ferry_error *err)
 		return obuf_put(b, num, (size_t)n);
 	case JSON_REAL:
 		return ferry_error_set(err, FERRY_ERR_JSON_FLOAT,
-		    "number %g is not an integer; canonical JSON has "
-		    "integers only", json_real_value(v));
+		    "number %g is not an integer (canonical JSON has "
+		    "integers only) at %s", json_real_value(v), path->buf);
 	case JSON_TRUE:
 		return obuf_put(b, "true", 4);
 	case JSON_FALSE:
@@ -196,15 +237,19 @@ encode(struct obuf *b, const json_t *v, int depth, struct ferry_error *err)
 }
 
 int
-ferry_json_canonical(const json_t *v, unsigned char **out, size_t *outlen,
-    struct ferry_error *err)
+ferry_json_canonical_at(const json_t *v, const char *where, int depth,
+    unsigned char **out, size_t *outlen, struct ferry_error *err)
 {
 	struct obuf b = { NULL, 0, 0 };
+	struct jpath path = { "", 0 };
 	int r;
 
-	if (v == NULL || out == NULL || outlen == NULL)
+	if (v == NULL || where == NULL || depth < 0 || out == NULL ||
+	    outlen == NULL)
 		return FERRY_ERR_INVALID_ARG;
-	if ((r = encode(&b, v, 0, err)) != 0 || (r = obuf_putc(&b, 0)) != 0)
+	(void)jpath_push(&path, "%s", where);
+	if ((r = encode(&b, v, depth, &path, err)) != 0 ||
+	    (r = obuf_putc(&b, 0)) != 0)
 		goto fail;
 	*out = b.p;
 	*outlen = b.len - 1;
@@ -214,6 +259,13 @@ ferry_json_canonical(const json_t *v, unsigned char **out, size_t *outlen,
 	if (r == FERRY_ERR_NOMEM)
 		(void)ferry_error_set(err, r, "canonical JSON: out of memory");
 	return r;
+}
+
+int
+ferry_json_canonical(const json_t *v, unsigned char **out, size_t *outlen,
+    struct ferry_error *err)
+{
+	return ferry_json_canonical_at(v, "$", 0, out, outlen, err);
 }
 
 int
@@ -253,6 +305,7 @@ ferry_json_parse(const void *buf, size_t len, size_t max_len, json_t **out,
 	json_error_t je;
 	json_t *v;
 
+	memset(&je, 0, sizeof(je));
 	if (buf == NULL || out == NULL)
 		return FERRY_ERR_INVALID_ARG;
 	if (len > max_len)
@@ -261,7 +314,13 @@ ferry_json_parse(const void *buf, size_t len, size_t max_len, json_t **out,
 		    len, max_len);
 	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (v == NULL) {
-		if (json_error_code(&je) == json_error_out_of_memory)
+		/*
+		 * jansson 2.14 leaves the error empty when an allocation
+		 * fails (and reports some tokenizer allocation failures as
+		 * syntax errors, which then fail closed as FERRY_ERR_JSON).
+		 */
+		if (json_error_code(&je) == json_error_out_of_memory ||
+		    je.text[0] == '\0')
 			return ferry_error_set(err, FERRY_ERR_NOMEM,
 			    "JSON: out of memory");
 		return ferry_error_set(err, FERRY_ERR_JSON,

@@ -50,6 +50,15 @@ int ferry_json_canonical(const json_t *v, unsigned char **out, size_t *outlen,
     struct ferry_error *err);
 
 /*
+ * As ferry_json_canonical(), for a value that sits inside a larger
+ * document: where is its JSON path there ("$.signed"), used in error
+ * messages, and depth the number of containers around it, so that the
+ * document's depth limit holds for the part.
+ */
+int ferry_json_canonical_at(const json_t *v, const char *where, int depth,
+    unsigned char **out, size_t *outlen, struct ferry_error *err);
+
+/*
  * Encode v as the JSON text Ferry writes to files: compact, object keys
  * sorted bytewise, non-ASCII as raw UTF-8, control characters escaped.
  * Canonical JSON cannot serve here: it writes control bytes raw, which no

@@ -446,6 +446,35 @@ view_clear(struct ferry_meta *md)
 	md->meta = NULL;
 }
 
+/*
+ * Canonicalise "signed" (kept: it is what signatures cover) and check that
+ * the rest of the document could be canonicalised too, so that whatever
+ * parses can also be serialised and signed again: no reals, no nesting
+ * past the limit anywhere in the document.
+ */
+static int
+check_encodable(struct ferry_meta *md, struct ferry_error *err)
+{
+	unsigned char *tmp;
+	const char *k;
+	char where[80];
+	size_t n;
+	json_t *v;
+	int r;
+
+	json_object_foreach(md->doc, k, v) {
+		if (v == md->signed_obj)
+			continue;
+		snprintf(where, sizeof(where), "$.%.64s", k);
+		if ((r = ferry_json_canonical_at(v, where, 1, &tmp, &n,
+		    err)) != 0)
+			return r;
+		free(tmp);
+	}
+	return ferry_json_canonical_at(md->signed_obj, "$.signed", 1,
+	    &md->canon, &md->canonlen, err);
+}
+
 /* Build the whole view of md->doc. */
 static int
 view_build(struct ferry_meta *md, struct ferry_error *err)
@@ -499,7 +528,7 @@ view_build(struct ferry_meta *md, struct ferry_error *err)
 	}
 	if (r != 0)
 		return r;
-	return ferry_json_canonical(sg, &md->canon, &md->canonlen, err);
+	return check_encodable(md, err);
 }
 
 int
