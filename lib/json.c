@@ -339,11 +339,11 @@ ferry_json_parse_file(const char *path, size_t max_len, json_t **out,
 	int r;
 
 	if ((r = ferry_file_read(path, max_len, &buf, &len)) != 0) {
+		/* The caller names the file; the detail says what went wrong. */
 		if (r == FERRY_ERR_TOO_LARGE)
 			return ferry_error_set(err, r,
-			    "%s: larger than the limit of %zu bytes", path,
-			    max_len);
-		return ferry_error_set(err, r, "%s: %s", path,
+			    "larger than the limit of %zu bytes", max_len);
+		return ferry_error_set(err, r, "%s",
 		    r == FERRY_ERR_IO ? strerror(errno) : ferry_strerror(r));
 	}
 	r = ferry_json_parse(buf, len, max_len, out, err);

@@ -36,6 +36,7 @@ int ferry_json_parse(const void *buf, size_t len, size_t max_len, json_t **out,
 /*
  * Read and parse the file at path, at most max_len bytes.  As
  * ferry_json_parse(), plus FERRY_ERR_IO (errno set) when it cannot be read.
+ * Details do not repeat path: the caller names the file.
  */
 int ferry_json_parse_file(const char *path, size_t max_len, json_t **out,
     struct ferry_error *err);
