@@ -15,25 +15,29 @@ static int
 parse_target(const char *path, const json_t *o, struct ferry_target *t,
     struct ferry_error *err)
 {
-	char where[320];
-	int64_t len;
-	json_t *custom;
+	struct ferry_error inner = { 0 };
+	json_t *len;
 	int r;
 
-	snprintf(where, sizeof(where), "signed.targets.%.256s", path);
+	/*
+	 * Called for every target of a file that may hold millions: the
+	 * location is formatted only when something is wrong.
+	 */
 	if (!json_is_object(o))
 		return ferry_error_set(err, FERRY_ERR_META_FIELD,
-		    "%s: must be an object", where);
-	if ((r = meta_get_int(o, "length", where, 0, &len, err)) != 0)
-		return r;
+		    "signed.targets.%.256s: must be an object", path);
+	len = json_object_get(o, "length");
+	if (!json_is_integer(len) || json_integer_value(len) < 0)
+		return ferry_error_set(err, FERRY_ERR_META_FIELD,
+		    "signed.targets.%.256s.length: %s", path, len == NULL ?
+		    "missing" : "must be an integer >= 0");
 	t->path = path;
-	t->length = (uint64_t)len;
+	t->length = (uint64_t)json_integer_value(len);
 	t->hashes = json_object_get(o, "hashes");
-	snprintf(where, sizeof(where), "signed.targets.%.256s.hashes", path);
-	if ((r = meta_check_hashes(t->hashes, where, err)) != 0)
-		return r;
-	custom = json_object_get(o, "custom");
-	t->custom = custom;
+	if ((r = meta_check_hashes(t->hashes, "hashes", &inner)) != 0)
+		return ferry_error_set(err, r, "signed.targets.%.256s.%s",
+		    path, ferry_error_msg(&inner));
+	t->custom = json_object_get(o, "custom");
 	return 0;
 }
 

@@ -1,0 +1,87 @@
+#!/bin/sh
+# run.sh BUILDDIR: label the figures with what they depend on (machine,
+# compiler flags of the build, peer versions), then run bench_meta from
+# BUILDDIR with any extra arguments in $BENCH_ARGS.  Exits with its status:
+# it fails on an actual error only, never because something was slow.
+set -u
+
+if [ $# -ne 1 ] || [ -z "$1" ]; then
+	echo "usage: run.sh BUILDDIR" >&2
+	exit 2
+fi
+builddir=$1
+bench=$builddir/bench/bench_meta
+if [ ! -x "$bench" ]; then
+	echo "run.sh: $bench not built (run 'make bench' in $builddir)" >&2
+	exit 1
+fi
+# The peer of the hashing figures; without it there is nothing to compare.
+if ! command -v sha256sum >/dev/null 2>&1; then
+	echo "run.sh: sha256sum not found (Debian package: coreutils)" >&2
+	exit 1
+fi
+
+# The value of "NAME = value" in the build's Makefile, which holds what
+# configure decided (config.log holds the same, less directly).
+mkvar() {
+	sed -n "s/^$1 = //p" "$builddir/Makefile" 2>/dev/null | head -n 1
+}
+
+cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo \
+	2>/dev/null | head -n 1)
+ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
+if grep -qw sha_ni /proc/cpuinfo 2>/dev/null; then
+	shani=yes
+else
+	shani=no
+fi
+gov=$(cat /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor \
+	2>/dev/null || echo 'n/a')
+cc=$(mkvar CC)
+cflags=$(mkvar CFLAGS)
+ferry_cflags=$(mkvar FERRY_CFLAGS)
+ferry_cppflags=$(mkvar FERRY_CPPFLAGS)
+# Automake compiles with $(AM_CFLAGS) $(CFLAGS), in that order, so the
+# last -O flag across FERRY_CFLAGS then CFLAGS is the one that applies.
+opt=
+for f in $ferry_cflags $cflags; do
+	case $f in
+	-O*) opt=$f ;;
+	esac
+done
+
+echo "== Ferry benchmark (bench/run.sh) =="
+echo "date:       $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "host:       $(uname -srm)"
+echo "cpu:        ${cpu:-unknown} ($ncpu online), sha_ni: $shani," \
+	"governor: $gov"
+echo "load:       $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" \
+	"(other work on the machine skews figures)"
+echo "build:      $builddir"
+echo "compiler:   $($cc --version 2>/dev/null | head -n 1)"
+echo "CFLAGS:     $cflags"
+echo "AM_CFLAGS:  $ferry_cflags"
+if [ -n "$ferry_cppflags" ]; then
+	echo "CPPFLAGS:   $ferry_cppflags"
+fi
+echo "effective:  ${opt:-no -O flag (-O0)}"
+case $opt in
+''|-O0|-Og)
+	echo "note:       not an optimised build: figures are not" \
+		"representative (configure without flags gives -O2)" ;;
+*)
+	case " $ferry_cflags " in
+	*" -O0 "*)
+		echo "note:       AM_CFLAGS asks for -O0 but CFLAGS comes" \
+			"later and wins: this build is $opt" ;;
+	esac ;;
+esac
+echo "peer:       $(sha256sum --version 2>/dev/null | head -n 1)"
+echo "args:       ${BENCH_ARGS:-(defaults)}"
+echo
+
+# BENCH_ARGS is split into words on purpose, but never globbed.
+set -f
+# shellcheck disable=SC2086
+"$bench" ${BENCH_ARGS:-}
+exit $?
