@@ -44,10 +44,35 @@ ferry_strerror(int r)
 	return messages[-r];
 }
 
+/*
+ * Details quote untrusted input (keys, role names, paths) and end up on
+ * terminals and in logs: no control character may pass through, C0, DEL,
+ * C1 (U+0080..U+009F, where U+009B acts as CSI on some terminals), nor
+ * the bidirectional overrides that make text read other than it is
+ * (U+202A..U+202E, U+2066..U+2069).  Each becomes '?', byte for byte.
+ */
+static void
+sanitise(char *msg)
+{
+	unsigned char *p = (unsigned char *)msg;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			p[0] = p[1] = '?';
+		else if (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xaa &&
+		    p[2] <= 0xae)
+			p[0] = p[1] = p[2] = '?';
+		else if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 &&
+		    p[2] <= 0xa9)
+			p[0] = p[1] = p[2] = '?';
+	}
+}
+
 int
 ferry_error_set(struct ferry_error *err, int r, const char *fmt, ...)
 {
-	unsigned char *p;
 	va_list ap;
 
 	if (err == NULL || err->msg[0] != '\0')
@@ -56,13 +81,7 @@ ferry_error_set(struct ferry_error *err, int r, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	/*
-	 * Details quote untrusted input (keys, role names, paths) and end up
-	 * on terminals and in logs: no control byte may pass through.
-	 */
-	for (p = (unsigned char *)err->msg; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	sanitise(err->msg);
 	return r;
 }
 

@@ -137,6 +137,8 @@ ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out)
 
 	if (path == NULL || *path == '\0' || out == NULL)
 		return FERRY_ERR_INVALID_ARG;
+	if (sodium_init() < 0)	/* for randombytes_random() */
+		return FERRY_ERR_CRYPTO;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return FERRY_ERR_NOMEM;
 	a->fd = -1;

@@ -43,7 +43,11 @@ int ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out);
 int ferry_atomic_write(struct ferry_atomic *a, const void *buf, size_t len);
 /* The number of bytes written so far. */
 uint64_t ferry_atomic_size(const struct ferry_atomic *a);
-/* fsync, rename into place, fsync the directory. */
+/*
+ * fsync, rename into place, fsync the directory.  FERRY_ERR_IO from the
+ * last step means the new file is in place but a crash could still lose
+ * the rename; the caller may treat that as failure and retry the write.
+ */
 int ferry_atomic_commit(struct ferry_atomic *a);
 /* Discard (if not committed) and free; accepts NULL. */
 void ferry_atomic_free(struct ferry_atomic *a);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -25,6 +26,24 @@ struct ferry_key {
 	EVP_PKEY *pkey;
 };
 
+/*
+ * An RSA key too small to mean anything, or with a public exponent that
+ * makes signatures forgeable (e = 1) or is absurd, is not a key.
+ */
+static int
+rsa_is_sane(EVP_PKEY *pkey)
+{
+	BIGNUM *e = NULL;
+	int ok;
+
+	if (EVP_PKEY_get_bits(pkey) < 2048 ||
+	    EVP_PKEY_get_bn_param(pkey, "e", &e) != 1)
+		return 0;
+	ok = BN_is_odd(e) && BN_num_bits(e) >= 2 && BN_num_bits(e) <= 32;
+	BN_free(e);
+	return ok;
+}
+
 static EVP_PKEY *
 pem_public(const char *pem, int want_type)
 {
@@ -44,8 +63,7 @@ pem_public(const char *pem, int want_type)
 		EVP_PKEY_free(pkey);
 		return NULL;
 	}
-	/* An RSA key too small to mean anything is not a key. */
-	if (want_type == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) < 2048) {
+	if (want_type == EVP_PKEY_RSA && !rsa_is_sane(pkey)) {
 		EVP_PKEY_free(pkey);
 		return NULL;
 	}
@@ -104,6 +122,9 @@ ferry_key_from_json(const json_t *k, struct ferry_key **out,
 
 	if (out == NULL)
 		return FERRY_ERR_INVALID_ARG;
+	/* Idempotent and thread-safe; libsodium asks for it before use. */
+	if (sodium_init() < 0)
+		return FERRY_ERR_CRYPTO;
 	if (!json_is_object(k))
 		return ferry_error_set(err, FERRY_ERR_KEY, "must be an object");
 	if ((type = ferry_json_cstr(json_object_get(k, "keytype"))) == NULL)

@@ -230,9 +230,10 @@ int
 meta_role_parse(const json_t *o, const char *where, struct ferry_role *r,
     struct ferry_error *err)
 {
+	const char *dup;
 	json_t *ids;
 	int64_t th;
-	size_t i, j;
+	size_t i;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -256,15 +257,12 @@ meta_role_parse(const json_t *o, const char *where, struct ferry_role *r,
 			    "%s.keyids[%zu]: must be a string", where, i);
 			goto fail;
 		}
-		/* Quadratic, but bounded by what one role can list usefully. */
-		for (j = 0; j < i; j++) {
-			if (strcmp(r->keyids[i], r->keyids[j]) == 0) {
-				rc = ferry_error_set(err, FERRY_ERR_META_FIELD,
-				    "%s.keyids: %.80s listed twice", where,
-				    r->keyids[i]);
-				goto fail;
-			}
-		}
+	}
+	if ((rc = meta_find_duplicate(r->keyids, r->nkeyids, &dup)) != 0) {
+		if (rc > 0)
+			rc = ferry_error_set(err, FERRY_ERR_META_FIELD,
+			    "%s.keyids: %.80s listed twice", where, dup);
+		goto fail;
 	}
 	return 0;
  fail:
@@ -282,18 +280,59 @@ meta_role_clear(struct ferry_role *r)
 }
 
 static int
-parse_signatures(struct ferry_meta *md, struct ferry_error *err)
+strptr_cmp(const void *a, const void *b)
 {
-	json_t *sigs = json_object_get(md->doc, "signatures"), *s;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+meta_find_duplicate(const char *const *v, size_t n, const char **dup)
+{
+	const char **sorted;
+	size_t i;
+	int r = 0;
+
+	*dup = NULL;
+	if (n < 2)
+		return 0;
+	/* Sort a copy: O(n log n) on input nobody has authenticated yet. */
+	if ((sorted = malloc(n * sizeof(*sorted))) == NULL)
+		return FERRY_ERR_NOMEM;
+	memcpy(sorted, v, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), strptr_cmp);
+	for (i = 1; i < n; i++) {
+		if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+			*dup = sorted[i];
+			r = 1;
+			break;
+		}
+	}
+	free(sorted);
+	return r;
+}
+
+/*
+ * Parse the signatures array sigs into a new array of views borrowing
+ * from it.  Duplicate key ids are refused, as python-tuf and tuf-js do:
+ * each would otherwise cost a verification, and never count twice.
+ */
+static int
+parse_signatures(const json_t *sigs, struct ferry_sig **out, size_t *nout,
+    struct ferry_error *err)
+{
 	struct ferry_sig *v = NULL;
+	const char **ids = NULL, *dup;
+	json_t *s;
 	size_t i, n;
+	int r = FERRY_ERR_NOMEM;
 
 	if (!json_is_array(sigs))
 		return ferry_error_set(err, FERRY_ERR_META_FIELD,
 		    "signatures: must be an array");
 	n = json_array_size(sigs);
-	if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL)
-		return FERRY_ERR_NOMEM;
+	if (n > 0 && ((v = calloc(n, sizeof(*v))) == NULL ||
+	    (ids = calloc(n, sizeof(*ids))) == NULL))
+		goto fail;
 	for (i = 0; i < n; i++) {
 		s = json_array_get(sigs, i);
 		if (!json_is_object(s) ||
@@ -301,16 +340,28 @@ parse_signatures(struct ferry_meta *md, struct ferry_error *err)
 		    "keyid"))) == NULL ||
 		    (v[i].sig = ferry_json_cstr(json_object_get(s,
 		    "sig"))) == NULL) {
-			free(v);
-			return ferry_error_set(err, FERRY_ERR_META_FIELD,
+			r = ferry_error_set(err, FERRY_ERR_META_FIELD,
 			    "signatures[%zu]: must be an object with string "
 			    "keyid and sig", i);
+			goto fail;
 		}
+		ids[i] = v[i].keyid;
 	}
-	free(md->sigs);
-	md->sigs = v;
-	md->nsigs = n;
+	if ((r = meta_find_duplicate(ids, n, &dup)) != 0) {
+		if (r > 0)
+			r = ferry_error_set(err, FERRY_ERR_META_FIELD,
+			    "signatures: more than one signature by key id "
+			    "%.80s", dup);
+		goto fail;
+	}
+	free(ids);
+	*out = v;
+	*nout = n;
 	return 0;
+ fail:
+	free(ids);
+	free(v);
+	return r;
 }
 
 static int
@@ -362,6 +413,19 @@ parse_root(struct ferry_meta *md, struct ferry_error *err)
 			return r;
 		md->roles[i].name = type_names[i];
 	}
+	/* As python-tuf: root delegates the four top-level roles, no more. */
+	if (json_object_size(roles) != FERRY_META_NTYPES) {
+		enum ferry_meta_type t;
+		const char *name;
+		json_t *v;
+
+		json_object_foreach(roles, name, v) {
+			if (ferry_meta_type_from_name(name, &t) != 0)
+				return ferry_error_set(err,
+				    FERRY_ERR_META_FIELD, "signed.roles: "
+				    "unknown role \"%.80s\"", name);
+		}
+	}
 	md->consistent_snapshot = -1;
 	if ((cs = json_object_get(md->signed_obj,
 	    "consistent_snapshot")) != NULL) {
@@ -374,30 +438,32 @@ parse_root(struct ferry_meta *md, struct ferry_error *err)
 }
 
 static int
-parse_metafile(const json_t *o, const char *where, struct ferry_metafile *mf,
+parse_metafile(const json_t *o, const char *where, struct ferry_metafile *out,
     struct ferry_error *err)
 {
+	struct ferry_metafile mf;
 	json_t *h;
 	int r;
 
 	if (!json_is_object(o))
 		return ferry_error_set(err, FERRY_ERR_META_FIELD,
 		    "%s: must be an object", where);
-	if ((r = meta_get_int(o, "version", where, 1, &mf->version, err)) != 0)
+	if ((r = meta_get_int(o, "version", where, 1, &mf.version, err)) != 0)
 		return r;
-	mf->length = -1;
+	mf.length = -1;
 	if (json_object_get(o, "length") != NULL &&
-	    (r = meta_get_int(o, "length", where, 0, &mf->length, err)) != 0)
+	    (r = meta_get_int(o, "length", where, 0, &mf.length, err)) != 0)
 		return r;
-	mf->hashes = NULL;
+	mf.hashes = NULL;
 	if ((h = json_object_get(o, "hashes")) != NULL) {
 		char hw[320];
 
 		snprintf(hw, sizeof(hw), "%s.hashes", where);
 		if ((r = meta_check_hashes(h, hw, err)) != 0)
 			return r;
-		mf->hashes = h;
+		mf.hashes = h;
 	}
+	*out = mf;
 	return 0;
 }
 
@@ -490,7 +556,8 @@ view_build(struct ferry_meta *md, struct ferry_error *err)
 		return ferry_error_set(err, FERRY_ERR_META_FIELD,
 		    "signed: must be an object");
 	md->signed_obj = sg;
-	if ((r = parse_signatures(md, err)) != 0)
+	if ((r = parse_signatures(json_object_get(md->doc, "signatures"),
+	    &md->sigs, &md->nsigs, err)) != 0)
 		return r;
 	if ((type = ferry_json_cstr(json_object_get(sg, "_type"))) == NULL)
 		return ferry_error_set(err, FERRY_ERR_META_FIELD,
@@ -607,15 +674,16 @@ ferry_meta_free(struct ferry_meta *md)
 }
 
 int
-ferry_meta_refresh(struct ferry_meta *md, struct ferry_error *err)
+ferry_meta_replace_signed(struct ferry_meta *md, json_t *new_signed,
+    struct ferry_error *err)
 {
 	struct ferry_meta *fresh = NULL;
 	int r;
 
-	if (md == NULL)
+	if (md == NULL || new_signed == NULL || new_signed == md->signed_obj)
 		return FERRY_ERR_INVALID_ARG;
-	/* Build the new view aside, so a failure leaves the old one. */
-	if ((r = ferry_meta_from_json(md->doc, &fresh, err)) != 0)
+	/* Build the new view aside, so a failure leaves the old one intact. */
+	if ((r = ferry_meta_from_signed(new_signed, &fresh, err)) != 0)
 		return r;
 	view_clear(md);
 	json_decref(md->doc);
@@ -638,9 +706,10 @@ ferry_meta_sign(struct ferry_meta *md, struct ferry_seckey *k,
     struct ferry_error *err)
 {
 	char sighex[FERRY_ED25519_SIG_HEXLEN + 1];
-	const char *keyid = ferry_seckey_keyid(k);
-	json_t *sigs, *s;
-	size_t i;
+	const char *keyid = ferry_seckey_keyid(k), *id;
+	struct ferry_sig *views = NULL;
+	json_t *sigs = NULL, *old, *s;
+	size_t i, n;
 	int r;
 
 	if (md == NULL || k == NULL)
@@ -648,19 +717,42 @@ ferry_meta_sign(struct ferry_meta *md, struct ferry_seckey *k,
 	if ((r = ferry_seckey_sign(k, md->canon, md->canonlen, sighex)) != 0)
 		return ferry_error_set(err, r, "signing: %s",
 		    ferry_strerror(r));
-	sigs = json_object_get(md->doc, "signatures");
-	for (i = json_array_size(sigs); i-- > 0;) {
-		const char *id;
-
-		s = json_array_get(sigs, i);
+	/*
+	 * Build the new signatures array aside: md->sigs borrows from the
+	 * old one, which must stay intact until the view is rebuilt.
+	 */
+	old = json_object_get(md->doc, "signatures");
+	if ((sigs = json_array()) == NULL)
+		return FERRY_ERR_NOMEM;
+	for (i = 0; i < json_array_size(old); i++) {
+		s = json_array_get(old, i);
 		id = ferry_json_cstr(json_object_get(s, "keyid"));
 		if (id != NULL && strcmp(id, keyid) == 0)
-			json_array_remove(sigs, i);
+			continue;
+		if (json_array_append(sigs, s) != 0)
+			goto nomem;
 	}
 	s = json_pack("{s:s, s:s}", "keyid", keyid, "sig", sighex);
 	if (s == NULL || json_array_append_new(sigs, s) != 0)
-		return FERRY_ERR_NOMEM;
-	return parse_signatures(md, err);
+		goto nomem;
+	if ((r = parse_signatures(sigs, &views, &n, err)) != 0)
+		goto fail;
+	/* Swap only now: the old array lives until the views move over. */
+	if (json_object_set(md->doc, "signatures", sigs) != 0) {
+		free(views);
+		goto nomem;
+	}
+	free(md->sigs);
+	md->sigs = views;
+	md->nsigs = n;
+	json_decref(sigs);
+	return 0;
+ fail:
+	json_decref(sigs);
+	return r;
+ nomem:
+	json_decref(sigs);
+	return FERRY_ERR_NOMEM;
 }
 
 int

@@ -86,7 +86,7 @@ struct ferry_sig {
 
 struct ferry_meta {
 	json_t *doc;			/* the whole document, owned */
-	json_t *signed_obj;		/* "signed", borrowed from doc */
+	json_t *signed_obj;		/* "signed", borrowed; read-only */
 	enum ferry_meta_type type;
 	const char *spec_version;
 	int64_t version;		/* >= 1 */
@@ -154,11 +154,15 @@ int ferry_meta_from_signed(json_t *signed_obj, struct ferry_meta **out,
 void ferry_meta_free(struct ferry_meta *md);
 
 /*
- * Re-validate after the caller changed md->signed_obj in place (the view
- * is rebuilt; borrowed pointers taken before are invalid).  On failure md
- * is unchanged from before the call's validation, apart from the JSON.
+ * Replace the "signed" part of md with new_signed (a new reference is
+ * taken; the caller keeps its own) and drop every signature, since none
+ * covers the new content.  The new part is validated first, and md is
+ * changed only when it passes: on failure md is exactly as before.  This
+ * is the one way to change metadata: md->signed_obj is read-only, and
+ * editing it in place would leave the view pointing into freed JSON.
  */
-int ferry_meta_refresh(struct ferry_meta *md, struct ferry_error *err);
+int ferry_meta_replace_signed(struct ferry_meta *md, json_t *new_signed,
+    struct ferry_error *err);
 
 /*
  * The whole document as Ferry writes metadata files (see
@@ -169,7 +173,8 @@ int ferry_meta_serialize(const struct ferry_meta *md, unsigned char **out,
 
 /*
  * Sign the canonical "signed" part with k and store the signature,
- * replacing any earlier signature by the same key id.
+ * replacing any earlier signature by the same key id.  On failure the
+ * signatures are as before.
  */
 int ferry_meta_sign(struct ferry_meta *md, struct ferry_seckey *k,
     struct ferry_error *err);

@@ -24,6 +24,12 @@ int meta_role_parse(const json_t *o, const char *where, struct ferry_role *r,
     struct ferry_error *err);
 void meta_role_clear(struct ferry_role *r);
 
+/*
+ * Find a string present twice among v[0..n-1], in O(n log n): 0 if none,
+ * 1 with *dup set if one is found, FERRY_ERR_NOMEM.
+ */
+int meta_find_duplicate(const char *const *v, size_t n, const char **dup);
+
 /* Validate the targets-specific fields of md->signed_obj. */
 int meta_targets_parse(struct ferry_meta *md, struct ferry_error *err);
 void meta_delegations_free(struct ferry_delegations *d);

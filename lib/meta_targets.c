@@ -1,7 +1,6 @@
 /* Targets metadata: target files, delegations, and which role covers a path. */
 #include "config.h"
 
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "hex.h"
 #include "json.h"
 #include "meta_int.h"
+#include "pathpattern.h"
 
 static int
 parse_target(const char *path, const json_t *o, struct ferry_target *t,
@@ -31,35 +31,30 @@ parse_target(const char *path, const json_t *o, struct ferry_target *t,
 		return ferry_error_set(err, FERRY_ERR_META_FIELD,
 		    "signed.targets.%.256s.length: %s", path, len == NULL ?
 		    "missing" : "must be an integer >= 0");
+	if ((r = meta_check_hashes(json_object_get(o, "hashes"), "hashes",
+	    &inner)) != 0)
+		return ferry_error_set(err, r, "signed.targets.%.256s.%s",
+		    path, ferry_error_msg(&inner));
 	t->path = path;
 	t->length = (uint64_t)json_integer_value(len);
 	t->hashes = json_object_get(o, "hashes");
-	if ((r = meta_check_hashes(t->hashes, "hashes", &inner)) != 0)
-		return ferry_error_set(err, r, "signed.targets.%.256s.%s",
-		    path, ferry_error_msg(&inner));
 	t->custom = json_object_get(o, "custom");
 	return 0;
 }
 
-/* An array of NUL-free strings; hex ones when want_hex. */
+/* An array of NUL-free strings. */
 static int
-check_strings(const json_t *a, const char *where, int want_hex,
-    struct ferry_error *err)
+check_strings(const json_t *a, const char *where, struct ferry_error *err)
 {
-	const char *s;
 	size_t i;
 
 	if (!json_is_array(a))
 		return ferry_error_set(err, FERRY_ERR_META_FIELD,
 		    "%s: must be an array", where);
 	for (i = 0; i < json_array_size(a); i++) {
-		s = ferry_json_cstr(json_array_get(a, i));
-		if (s == NULL)
+		if (ferry_json_cstr(json_array_get(a, i)) == NULL)
 			return ferry_error_set(err, FERRY_ERR_META_FIELD,
 			    "%s[%zu]: must be a string", where, i);
-		if (want_hex && strspn(s, "0123456789abcdef") != strlen(s))
-			return ferry_error_set(err, FERRY_ERR_META_FIELD,
-			    "%s[%zu]: must be lowercase hex", where, i);
 	}
 	return 0;
 }
@@ -98,11 +93,15 @@ parse_delegated(const json_t *o, size_t idx, struct ferry_role *role,
 	if (role->paths != NULL) {
 		snprintf(where, sizeof(where),
 		    "signed.delegations.roles[%zu].paths", idx);
-		return check_strings(role->paths, where, 0, err);
+		return check_strings(role->paths, where, err);
 	}
+	/*
+	 * Any strings: python-tuf accepts prefixes that are not lowercase
+	 * hex, which then simply never match a digest.  Ferry does the same.
+	 */
 	snprintf(where, sizeof(where),
 	    "signed.delegations.roles[%zu].path_hash_prefixes", idx);
-	return check_strings(role->path_hash_prefixes, where, 1, err);
+	return check_strings(role->path_hash_prefixes, where, err);
 }
 
 static int
@@ -132,8 +131,9 @@ static int
 parse_delegations(const json_t *o, struct ferry_delegations *d,
     struct ferry_error *err)
 {
+	const char **names, *dup;
 	json_t *roles, *succ;
-	size_t i, j;
+	size_t i;
 	int r;
 
 	if (!json_is_object(o))
@@ -164,16 +164,20 @@ parse_delegations(const json_t *o, struct ferry_delegations *d,
 		if ((r = parse_delegated(json_array_get(roles, i), i,
 		    &d->roles[i], err)) != 0)
 			return r;
-		for (j = 0; j < i; j++) {
-			if (strcmp(d->roles[j].name, d->roles[i].name) == 0)
-				return ferry_error_set(err,
-				    FERRY_ERR_META_FIELD,
-				    "signed.delegations.roles[%zu].name: "
-				    "\"%.80s\" delegated twice", i,
-				    d->roles[i].name);
-		}
 	}
-	return 0;
+	if (d->nroles < 2)
+		return 0;
+	if ((names = calloc(d->nroles, sizeof(*names))) == NULL)
+		return FERRY_ERR_NOMEM;
+	for (i = 0; i < d->nroles; i++)
+		names[i] = d->roles[i].name;
+	r = meta_find_duplicate(names, d->nroles, &dup);
+	free(names);
+	if (r > 0)
+		return ferry_error_set(err, FERRY_ERR_META_FIELD,
+		    "signed.delegations.roles: \"%.80s\" delegated twice",
+		    dup);
+	return r;
 }
 
 void
@@ -281,14 +285,7 @@ ferry_role_matches_path(const struct ferry_role *role, const char *path)
 	if (role->paths != NULL) {
 		for (i = 0; i < json_array_size(role->paths); i++) {
 			p = ferry_json_cstr(json_array_get(role->paths, i));
-			/*
-			 * FNM_PATHNAME: wildcards never match '/', so a
-			 * pattern matches only paths of as many parts.
-			 * FNM_NOESCAPE: '\\' is an ordinary character, as in
-			 * the reference implementation's fnmatch.
-			 */
-			if (p != NULL && fnmatch(p, path,
-			    FNM_PATHNAME | FNM_NOESCAPE) == 0)
+			if (p != NULL && ferry_pathpattern_match(p, path))
 				return 1;
 		}
 		return 0;

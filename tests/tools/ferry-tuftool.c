@@ -23,6 +23,7 @@
 #include "lib/json.h"
 #include "lib/key.h"
 #include "lib/meta.h"
+#include "lib/pathpattern.h"
 #include "lib/seckey.h"
 
 #define EXIT_REJECT 1
@@ -223,6 +224,35 @@ cmd_verify(int argc, char **argv)
 	return verify_file(argv[1], argv[2], argv[3]);
 }
 
+/*
+ * Read "PATTERN<TAB>PATH" lines on stdin; print 1 or 0 for each, as the
+ * delegation path pattern matches or not.  For cross-checks in bulk.
+ */
+static int
+cmd_pathmatch(int argc, char **argv)
+{
+	char *line = NULL, *tab;
+	size_t cap = 0;
+	ssize_t n;
+
+	(void)argv;
+	if (argc != 1)
+		return fail(EXIT_USAGE, "usage: pathmatch < LINES");
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if ((tab = strchr(line, '\t')) == NULL) {
+			free(line);
+			return fail(EXIT_REJECT, "pathmatch: no tab in a line");
+		}
+		*tab = '\0';
+		putchar(ferry_pathpattern_match(line, tab + 1) ? '1' : '0');
+		putchar('\n');
+	}
+	free(line);
+	return fflush(stdout) == 0 ? 0 : EXIT_REJECT;
+}
+
 int demo_run(const char *dir);
 
 static int
@@ -243,6 +273,7 @@ static const struct {
 	{ "validate", cmd_validate, "parse and validate one metadata file" },
 	{ "verify", cmd_verify, "verify a role's signature threshold" },
 	{ "demo", cmd_demo, "sign a demonstration repository and verify it" },
+	{ "pathmatch", cmd_pathmatch, "match delegation path patterns (stdin)" },
 };
 
 static int

@@ -172,10 +172,24 @@ test_error_truncation(void **state)
 	assert_int_equal(strlen(s.err.msg), 511);
 }
 
+/* Details quote untrusted text: terminal controls must not survive. */
+static void
+test_sanitised_detail(void **state)
+{
+	struct ferry_error err;
+
+	(void)state;
+	memset(&err, 0, sizeof(err));
+	ferry_error_set(&err, FERRY_ERR_META_FIELD, "role %s end",
+	    "a\x1b[2Jb\r\nc\x7f \xc2\x9b" "31m \xe2\x80\xae \xe2\x81\xa6 \xc3\xa9");
+	assert_string_equal(err.msg, "role a?[2Jb??c? ??31m ??? ??? \xc3\xa9" " end");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sanitised_detail),
 		cmocka_unit_test(test_strerror_all_codes_distinct),
 		cmocka_unit_test(test_strerror_known_values),
 		cmocka_unit_test(test_strerror_out_of_range),

@@ -246,6 +246,65 @@ test_rsa_small(void **state)
 	json_decref(k);
 }
 
+/*
+ * The same 2048-bit modulus with public exponents 1, 2 and 65537.  With
+ * e = 1 a "signature" is just the PSS encoding, which anyone can compute:
+ * such keys must never verify anything.
+ */
+static const char rsa_e1[] =
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MIIBIDANBgkqhkiG9w0BAQEFAAOCAQ0AMIIBCAKCAQEAmPE10l9VcgMwGFDFo4/V\n"
+    "R5I6c2mU47+RGmHb4i5EFYuul7qU0O2oL49tBVhO+Ko4kidmWB4nocCKamPsJO3m\n"
+    "pGtMskJKI9WWIhe+rdvElsuOgZc+C+zXsDiY0ZD569rMDLHinGWM2hSV5gr1k70E\n"
+    "zw/WMPHynQ2plT9I8aCfdrWhcLM4OSYwWfKMEF0fsXwjkMGSz9OslK8PId22bK1K\n"
+    "Jo0Rbs4XOPfZPZwXJBHiC49rDVSbbwNnWhYAo1oJmVDYNvZ1zIHnTvXo4l2UDtkE\n"
+    "dZUxmF1dncn4GBjoEYkvkCvSPwgkEosvMwxcf9Cmo6RQZRMnDiaeDTfyp03kUua0\n"
+    "OQIBAQ==\n"
+    "-----END PUBLIC KEY-----\n";
+static const char rsa_e2[] =
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MIIBIDANBgkqhkiG9w0BAQEFAAOCAQ0AMIIBCAKCAQEAmPE10l9VcgMwGFDFo4/V\n"
+    "R5I6c2mU47+RGmHb4i5EFYuul7qU0O2oL49tBVhO+Ko4kidmWB4nocCKamPsJO3m\n"
+    "pGtMskJKI9WWIhe+rdvElsuOgZc+C+zXsDiY0ZD569rMDLHinGWM2hSV5gr1k70E\n"
+    "zw/WMPHynQ2plT9I8aCfdrWhcLM4OSYwWfKMEF0fsXwjkMGSz9OslK8PId22bK1K\n"
+    "Jo0Rbs4XOPfZPZwXJBHiC49rDVSbbwNnWhYAo1oJmVDYNvZ1zIHnTvXo4l2UDtkE\n"
+    "dZUxmF1dncn4GBjoEYkvkCvSPwgkEosvMwxcf9Cmo6RQZRMnDiaeDTfyp03kUua0\n"
+    "OQIBAg==\n"
+    "-----END PUBLIC KEY-----\n";
+static const char rsa_e65537[] =
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAmPE10l9VcgMwGFDFo4/V\n"
+    "R5I6c2mU47+RGmHb4i5EFYuul7qU0O2oL49tBVhO+Ko4kidmWB4nocCKamPsJO3m\n"
+    "pGtMskJKI9WWIhe+rdvElsuOgZc+C+zXsDiY0ZD569rMDLHinGWM2hSV5gr1k70E\n"
+    "zw/WMPHynQ2plT9I8aCfdrWhcLM4OSYwWfKMEF0fsXwjkMGSz9OslK8PId22bK1K\n"
+    "Jo0Rbs4XOPfZPZwXJBHiC49rDVSbbwNnWhYAo1oJmVDYNvZ1zIHnTvXo4l2UDtkE\n"
+    "dZUxmF1dncn4GBjoEYkvkCvSPwgkEosvMwxcf9Cmo6RQZRMnDiaeDTfyp03kUua0\n"
+    "OQIDAQAB\n"
+    "-----END PUBLIC KEY-----\n";
+
+static void
+test_rsa_exponent(void **state)
+{
+	static const struct { const char *pem; enum ferry_key_kind kind; } v[] = {
+		{ rsa_e1, FERRY_KEY_UNSUPPORTED },
+		{ rsa_e2, FERRY_KEY_UNSUPPORTED },
+		{ rsa_e65537, FERRY_KEY_RSA_PSS_SHA256 },
+	};
+	struct ferry_key *key = NULL;
+	size_t i;
+	json_t *k;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		k = json_pack("{s:s, s:s, s:{s:s}}", "keytype", "rsa", "scheme",
+		    "rsassa-pss-sha256", "keyval", "public", v[i].pem);
+		assert_int_equal(ferry_key_from_json(k, &key, NULL), 0);
+		assert_int_equal(ferry_key_kind(key), v[i].kind);
+		ferry_key_free(key);
+		json_decref(k);
+	}
+}
+
 int
 main(void)
 {
@@ -256,6 +315,7 @@ main(void)
 		cmocka_unit_test(test_unsupported_and_malformed),
 		cmocka_unit_test(test_keyid_canonical),
 		cmocka_unit_test(test_rsa_small),
+		cmocka_unit_test(test_rsa_exponent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -173,6 +173,19 @@ snapshot_signed(const char *type)
 	return s;
 }
 
+/* A new metadata from a deep copy of md's document, edited by the caller. */
+static struct ferry_meta *
+reparse(json_t *doc)
+{
+	struct ferry_error err = { 0 };
+	struct ferry_meta *md = NULL;
+
+	if (ferry_meta_from_json(doc, &md, &err) != 0)
+		fail_msg("reparse: %s", err.msg);
+	json_decref(doc);
+	return md;
+}
+
 static int
 parse_signed(json_t *s, struct ferry_meta **md, struct ferry_error *err)
 {
@@ -302,6 +315,8 @@ static const struct breakage breakages[] = {
 	    "signed.roles.targets.keyids" },
 	{ "root", "consistent_snapshot", "\"yes\"", FERRY_ERR_META_FIELD,
 	    "signed.consistent_snapshot" },
+	{ "root", "roles/mirror", "{\"keyids\":[],\"threshold\":1}",
+	    FERRY_ERR_META_FIELD, "signed.roles: unknown role \"mirror\"" },
 	{ "snapshot", "meta", NULL, FERRY_ERR_META_FIELD, "signed.meta" },
 	{ "snapshot", "meta/targets.json/version", "0", FERRY_ERR_META_FIELD,
 	    "signed.meta.targets.json.version" },
@@ -351,10 +366,10 @@ static const struct breakage breakages[] = {
 	{ "targets", "delegations/roles", "[{\"name\":\"a\",\"keyids\":[],"
 	    "\"threshold\":1,\"terminating\":true,\"paths\":[]},"
 	    "{\"name\":\"a\",\"keyids\":[],\"threshold\":1,\"terminating\":"
-	    "true,\"paths\":[]}]", FERRY_ERR_META_FIELD, "delegated twice" },
+	    "true,\"paths\":[]}]", FERRY_ERR_META_FIELD, "signed.delegations.roles: \"a\" delegated twice" },
 	{ "targets", "delegations/roles", "[{\"name\":\"a\",\"keyids\":[],"
 	    "\"threshold\":1,\"terminating\":true,\"path_hash_prefixes\":"
-	    "[\"AB\"]}]", FERRY_ERR_META_FIELD,
+	    "[7]}]", FERRY_ERR_META_FIELD,
 	    "signed.delegations.roles[0].path_hash_prefixes[0]" },
 	{ "targets", "delegations/roles", "[{\"name\":\"a\",\"keyids\":[],"
 	    "\"threshold\":1,\"terminating\":true,\"paths\":[7]}]",
@@ -436,7 +451,6 @@ test_accepted_variants(void **state)
 		{ "expires", "\"1970-01-01T00:00:00Z\"" },
 		{ "consistent_snapshot", NULL },
 		{ "x-unknown", "{\"nested\":[1,\"\\u0001\"]}" },
-		{ "roles/mirror", "{\"keyids\":[],\"threshold\":1}" },
 		{ "keys/other", "{\"keytype\":\"x\",\"scheme\":\"y\","
 		    "\"keyval\":{}}" },
 	};
@@ -529,12 +543,19 @@ test_unknown_fields_round_trip(void **state)
 	assert_int_equal(n, 1);
 	ferry_meta_free(md2);
 	/* Change an unknown field inside "signed": the signature breaks. */
-	json_object_set_new(json_object_get(md->signed_obj, "x-top"), "n",
-	    json_integer(1));
-	assert_int_equal(ferry_meta_refresh(md, NULL), 0);
-	assert_int_equal(ferry_meta_verify_by_root(root, FERRY_META_TARGETS,
-	    md, &n, NULL), FERRY_ERR_THRESHOLD);
-	assert_int_equal(n, 0);
+	{
+		json_t *doc = json_deep_copy(md->doc);
+		struct ferry_meta *md3;
+
+		json_object_set_new(json_object_get(json_object_get(doc,
+		    "signed"), "x-top"), "n", json_integer(1));
+		md3 = reparse(doc);
+		assert_int_equal(md3->nsigs, 1);
+		assert_int_equal(ferry_meta_verify_by_root(root,
+		    FERRY_META_TARGETS, md3, &n, NULL), FERRY_ERR_THRESHOLD);
+		assert_int_equal(n, 0);
+		ferry_meta_free(md3);
+	}
 	free(a);
 	free(b);
 	ferry_meta_free(md);
@@ -547,7 +568,7 @@ test_threshold(void **state)
 {
 	struct ferry_meta *root = NULL, *md = NULL;
 	struct ferry_error err = { 0 };
-	json_t *s = root_signed(), *ks, *sigs, *dup;
+	json_t *s = root_signed(), *ks;
 	size_t n;
 
 	(void)state;
@@ -571,35 +592,44 @@ test_threshold(void **state)
 	assert_int_equal(n, 1);
 	assert_non_null(strstr(err.msg, "1 of 2"));
 
-	/* The same signature listed twice still counts once. */
-	sigs = json_object_get(md->doc, "signatures");
-	dup = json_deep_copy(json_array_get(sigs, 0));
-	json_array_append_new(sigs, dup);
-	assert_int_equal(ferry_meta_refresh(md, NULL), 0);
-	assert_int_equal(md->nsigs, 2);
-	assert_int_equal(ferry_meta_verify_by_root(root, FERRY_META_ROOT, md,
-	    &n, NULL), FERRY_ERR_THRESHOLD);
-	assert_int_equal(n, 1);
+	/* The same key id signing twice is refused outright, as python-tuf. */
+	{
+		json_t *doc = json_deep_copy(md->doc), *sigs;
+		struct ferry_meta *bad = NULL;
 
-	/* Key 0's signature again under its alias key id: still one key. */
-	dup = json_deep_copy(json_array_get(sigs, 0));
-	json_object_set_new(dup, "keyid", json_string("alias0"));
-	json_array_append_new(sigs, dup);
-	assert_int_equal(ferry_meta_refresh(md, NULL), 0);
-	assert_int_equal(ferry_meta_verify_by_root(root, FERRY_META_ROOT, md,
-	    &n, NULL), FERRY_ERR_THRESHOLD);
-	assert_int_equal(n, 1);
+		ferry_error_clear(&err);
+		sigs = json_object_get(doc, "signatures");
+		json_array_append_new(sigs, json_deep_copy(json_array_get(sigs,
+		    0)));
+		assert_int_equal(ferry_meta_from_json(doc, &bad, &err),
+		    FERRY_ERR_META_FIELD);
+		assert_non_null(strstr(err.msg, "more than one signature"));
+		assert_null(bad);
+		json_decref(doc);
+	}
 
-	/* A signature under the unknown key id is skipped, not fatal. */
-	json_array_append_new(sigs, json_pack("{s:s, s:s}", "keyid",
-	    "unknown", "sig", "00"));
-	/* A garbage signature by key 2 does not count. */
-	json_array_append_new(sigs, json_pack("{s:s, s:s}", "keyid",
-	    ferry_seckey_keyid(keys[2]), "sig", "zz"));
-	assert_int_equal(ferry_meta_refresh(md, NULL), 0);
-	assert_int_equal(ferry_meta_verify_by_root(root, FERRY_META_ROOT, md,
-	    &n, NULL), FERRY_ERR_THRESHOLD);
-	assert_int_equal(n, 1);
+	/*
+	 * Key 0's signature again under its alias key id, a signature under
+	 * the unknown key id, and a garbage signature by key 2: still one.
+	 */
+	{
+		json_t *doc = json_deep_copy(md->doc), *sigs, *dup;
+
+		sigs = json_object_get(doc, "signatures");
+		dup = json_deep_copy(json_array_get(sigs, 0));
+		json_object_set_new(dup, "keyid", json_string("alias0"));
+		json_array_append_new(sigs, dup);
+		json_array_append_new(sigs, json_pack("{s:s, s:s}", "keyid",
+		    "unknown", "sig", "00"));
+		json_array_append_new(sigs, json_pack("{s:s, s:s}", "keyid",
+		    ferry_seckey_keyid(keys[2]), "sig", "zz"));
+		ferry_meta_free(md);
+		md = reparse(doc);
+		assert_int_equal(md->nsigs, 4);
+		assert_int_equal(ferry_meta_verify_by_root(root,
+		    FERRY_META_ROOT, md, &n, NULL), FERRY_ERR_THRESHOLD);
+		assert_int_equal(n, 1);
+	}
 
 	/* Key 3 is in the keyring but not in the root role. */
 	assert_int_equal(ferry_meta_sign(md, keys[3], NULL), 0);
@@ -659,28 +689,100 @@ test_time(void **state)
 }
 
 static void
-test_expiry_and_refresh(void **state)
+test_expiry_and_replace(void **state)
 {
 	struct ferry_meta *md = NULL;
 	struct ferry_error err = { 0 };
-	int64_t v;
+	const char *expires;
+	json_t *s;
 
 	(void)state;
 	assert_int_equal(parse_signed(root_signed(), &md, NULL), 0);
 	assert_false(ferry_meta_is_expired(md, 1893455999));
 	assert_true(ferry_meta_is_expired(md, 1893456000));
 	assert_true(ferry_meta_is_expired(NULL, 0));
-	/* A refresh that fails keeps the old, valid view. */
-	v = md->version;
-	json_object_set_new(md->signed_obj, "version", json_integer(0));
-	assert_int_equal(ferry_meta_refresh(md, &err), FERRY_ERR_META_FIELD);
-	assert_int_equal(md->version, v);
-	assert_int_equal(md->type, FERRY_META_ROOT);
-	json_object_set_new(md->signed_obj, "version", json_integer(7));
-	assert_int_equal(ferry_meta_refresh(md, NULL), 0);
+	assert_int_equal(ferry_meta_sign(md, keys[0], NULL), 0);
+	expires = md->expires_str;
+
+	/* A replacement that fails leaves md exactly as it was. */
+	s = json_deep_copy(md->signed_obj);
+	json_object_set_new(s, "version", json_integer(0));
+	assert_int_equal(ferry_meta_replace_signed(md, s, &err),
+	    FERRY_ERR_META_FIELD);
+	json_decref(s);
+	assert_int_equal(md->version, 1);
+	assert_ptr_equal(md->expires_str, expires);
+	assert_string_equal(md->expires_str, "2030-01-01T00:00:00Z");
+	assert_int_equal(md->nsigs, 1);
+	assert_string_equal(md->sigs[0].keyid, ferry_seckey_keyid(keys[0]));
+
+	/* One that passes swaps in the new content and drops signatures. */
+	s = json_deep_copy(md->signed_obj);
+	json_object_set_new(s, "version", json_integer(7));
+	assert_int_equal(ferry_meta_replace_signed(md, s, NULL), 0);
+	json_decref(s);
 	assert_int_equal(md->version, 7);
+	assert_int_equal(md->nsigs, 0);
+	assert_int_equal(ferry_meta_replace_signed(md, md->signed_obj, NULL),
+	    FERRY_ERR_INVALID_ARG);
 	ferry_meta_free(md);
 	ferry_meta_free(NULL);
+}
+
+/*
+ * Signing when an allocation fails leaves the signatures as they were
+ * and the view valid (jansson's allocator hook works in every build,
+ * sanitizers included).
+ */
+static long json_fail_countdown = -1;
+
+static void *
+json_failing_malloc(size_t n)
+{
+	if (json_fail_countdown >= 0 && json_fail_countdown-- == 0)
+		return NULL;
+	return malloc(n);
+}
+
+static void
+test_sign_allocation_failures(void **state)
+{
+	struct ferry_meta *root = NULL, *md = NULL;
+	long n;
+	size_t nv;
+	int r, done = 0;
+
+	(void)state;
+	assert_int_equal(parse_signed(root_signed(), &root, NULL), 0);
+	for (n = 0; !done && n < 1000; n++) {
+		assert_int_equal(ferry_meta_from_json(root->doc, &md, NULL), 0);
+		assert_int_equal(ferry_meta_sign(md, keys[1], NULL), 0);
+		json_set_alloc_funcs(json_failing_malloc, free);
+		json_fail_countdown = n;
+		r = ferry_meta_sign(md, keys[0], NULL);
+		done = json_fail_countdown >= 0;
+		json_fail_countdown = -1;
+		json_set_alloc_funcs(malloc, free);
+		/* Either both signatures, or key 1's alone, still readable. */
+		if (r == 0) {
+			assert_int_equal(md->nsigs, 2);
+			assert_int_equal(ferry_meta_verify_by_root(root,
+			    FERRY_META_ROOT, md, &nv, NULL), 0);
+		} else {
+			assert_int_equal(r, FERRY_ERR_NOMEM);
+			assert_int_equal(md->nsigs, 1);
+			assert_string_equal(md->sigs[0].keyid,
+			    ferry_seckey_keyid(keys[1]));
+			assert_int_equal(json_array_size(json_object_get(
+			    md->doc, "signatures")), 1);
+			assert_int_equal(ferry_meta_verify_by_root(root,
+			    FERRY_META_ROOT, md, &nv, NULL), FERRY_ERR_THRESHOLD);
+		}
+		ferry_meta_free(md);
+	}
+	assert_true(done);
+	assert_true(n > 2);
+	ferry_meta_free(root);
 }
 
 #ifdef FAILMALLOC
@@ -738,7 +840,8 @@ main(void)
 		cmocka_unit_test(test_unknown_fields_round_trip),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_time),
-		cmocka_unit_test(test_expiry_and_refresh),
+		cmocka_unit_test(test_expiry_and_replace),
+		cmocka_unit_test(test_sign_allocation_failures),
 #ifdef FAILMALLOC
 		cmocka_unit_test(test_allocation_failures),
 #endif

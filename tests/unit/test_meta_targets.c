@@ -124,6 +124,11 @@ test_hash_prefixes(void **state)
 	assert_true(ferry_role_matches_path(&r, "a"));
 	assert_false(ferry_role_matches_path(&r, "apps/demo.img"));
 	json_decref(p);
+	/* Uppercase is accepted, as by python-tuf, and never matches. */
+	p = json_loads("[\"41849D\"]", 0, NULL);
+	r.path_hash_prefixes = p;
+	assert_false(ferry_role_matches_path(&r, "apps/demo.img"));
+	json_decref(p);
 	/* The empty prefix matches every path. */
 	p = json_loads("[\"\"]", 0, NULL);
 	r.path_hash_prefixes = p;
