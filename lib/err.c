@@ -30,6 +30,12 @@ static const char *const messages[] = {
 	[-FERRY_ERR_HASH_UNSUPPORTED] = "unsupported hash algorithm",
 	[-FERRY_ERR_CRYPTO] = "cryptographic library error",
 	[-FERRY_ERR_NOT_FOUND] = "not found",
+	[-FERRY_ERR_FETCH] = "download failed",
+	[-FERRY_ERR_TIMEOUT] = "download too slow or timed out",
+	[-FERRY_ERR_EXPIRED] = "metadata expired",
+	[-FERRY_ERR_ROLLBACK] = "rollback: version went backwards",
+	[-FERRY_ERR_VERSION] = "unexpected metadata version",
+	[-FERRY_ERR_REPOSITORY] = "inconsistent repository",
 };
 
 /* Adding a code without its message breaks the build, not a user. */

@@ -36,7 +36,13 @@ enum ferry_err {
 	FERRY_ERR_HASH_UNSUPPORTED = -20,
 	FERRY_ERR_CRYPTO = -21,		/* the crypto library failed */
 	FERRY_ERR_NOT_FOUND = -22,
-	FERRY_ERR__LAST = -23		/* not an error: one past the last */
+	FERRY_ERR_FETCH = -23,		/* a download failed */
+	FERRY_ERR_TIMEOUT = -24,	/* too slow, or past a deadline */
+	FERRY_ERR_EXPIRED = -25,	/* metadata past its expiry */
+	FERRY_ERR_ROLLBACK = -26,	/* a version went backwards */
+	FERRY_ERR_VERSION = -27,	/* not the version that was expected */
+	FERRY_ERR_REPOSITORY = -28,	/* the repository is inconsistent */
+	FERRY_ERR__LAST = -29		/* not an error: one past the last */
 };
 
 /* The fixed message for code r (0 or negative); never NULL. */

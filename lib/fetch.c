@@ -1,0 +1,859 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "fetch.h"
+
+/* A TUF repository redirects to a mirror or a CDN, not through a chain. */
+#define FETCH_MAX_REDIRECTS 5
+/* An error page or a redirect longer than this is not read to its end. */
+#define FETCH_DISCARD_MAX (64 * 1024)
+/* Local files are passed on in pieces of this size. */
+#define FETCH_FILE_CHUNK (64 * 1024)
+#define PROXY_SCHEME "socks5h://"
+
+struct ferry_fetcher {
+	struct ferry_fetch_opts opts;	/* strings point into this struct */
+	char *proxy;			/* NULL: no proxy at all */
+	char *user_agent;
+	CURL *curl;			/* kept for its connection cache */
+	uint64_t bytes;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* One HTTP response's state, shared with the libcurl callbacks. */
+struct xfer {
+	struct ferry_fetcher *f;
+	uint64_t max_len;
+	uint64_t got;		/* body bytes passed on */
+	size_t discarded;	/* body bytes of a non-2xx response */
+	ferry_fetch_cb *cb;
+	void *arg;
+	int cb_r;		/* stopped: the callback returned this */
+	int too_large;		/* stopped: more than max_len bytes */
+	int bad_status;		/* stopped: a non-2xx response's long body */
+	int status_ok;		/* the status is known to be 2xx */
+};
+
+/*
+ * curl_global_init() is not thread-safe in every libcurl (only where
+ * curl_version_info() reports CURL_VERSION_THREADSAFE), so Ferry calls it
+ * exactly once, under pthread_once, however many threads make fetchers.
+ * A program that also uses libcurl itself should call curl_global_init()
+ * in main() before starting threads.  curl_global_cleanup() is never
+ * called: another fetcher may still be alive, and exit frees everything.
+ */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result = CURLE_FAILED_INIT;
+
+static void
+curl_init_once(void)
+{
+	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void
+ferry_fetch_opts_default(struct ferry_fetch_opts *opts)
+{
+	if (opts == NULL)
+		return;
+	memset(opts, 0, sizeof(*opts));
+	opts->min_speed = 1024;
+	opts->low_speed_time = 30;
+	opts->connect_timeout = 30;
+	opts->total_timeout = 600;
+	opts->proxy = NULL;
+	opts->user_agent = NULL;
+}
+
+int
+ferry_fetcher_new(const struct ferry_fetch_opts *opts,
+    struct ferry_fetcher **out)
+{
+	struct ferry_fetch_opts def;
+	struct ferry_fetcher *f = NULL;
+	const char *ua;
+	int r = FERRY_ERR_INVALID_ARG;
+
+	if (out == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if (opts == NULL) {
+		ferry_fetch_opts_default(&def);
+		opts = &def;
+	}
+	/* Zero would switch a bound off in libcurl: every fetch has all. */
+	if (opts->min_speed == 0 || opts->low_speed_time == 0 ||
+	    opts->connect_timeout == 0 || opts->total_timeout == 0)
+		goto out;
+	/*
+	 * Only a SOCKS proxy that resolves names itself: any other kind
+	 * would have names resolved here, which leaks .onion names and
+	 * defeats the point of a proxy for anonymity.
+	 */
+	if (opts->proxy != NULL &&
+	    (strncasecmp(opts->proxy, PROXY_SCHEME, strlen(PROXY_SCHEME)) != 0 ||
+	    opts->proxy[strlen(PROXY_SCHEME)] == '\0'))
+		goto out;
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_result != CURLE_OK) {
+		r = FERRY_ERR_FETCH;
+		goto out;
+	}
+	r = FERRY_ERR_NOMEM;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		goto out;
+	ua = opts->user_agent != NULL ? opts->user_agent :
+	    "ferry/" PACKAGE_VERSION;
+	if ((opts->proxy != NULL && (f->proxy = strdup(opts->proxy)) == NULL) ||
+	    (f->user_agent = strdup(ua)) == NULL ||
+	    (f->curl = curl_easy_init()) == NULL)
+		goto out;
+	f->opts = *opts;
+	f->opts.proxy = f->proxy;
+	f->opts.user_agent = f->user_agent;
+	*out = f;
+	f = NULL; /* transferred */
+	r = 0;
+ out:
+	ferry_fetcher_free(f);
+	return r;
+}
+
+void
+ferry_fetcher_free(struct ferry_fetcher *f)
+{
+	if (f == NULL)
+		return;
+	if (f->curl != NULL)
+		curl_easy_cleanup(f->curl);
+	free(f->proxy);
+	free(f->user_agent);
+	free(f);
+}
+
+uint64_t
+ferry_fetcher_bytes(const struct ferry_fetcher *f)
+{
+	return f == NULL ? 0 : f->bytes;
+}
+
+/*
+ * url as it may appear in an error detail: a URL can carry a user name
+ * and password, which must not end up in a log.  NULL when out of memory.
+ */
+static char *
+url_shown(const char *url)
+{
+	CURLU *h;
+	char *s = NULL, *out;
+	const char *sep, *at;
+	size_t n;
+
+	if (url[0] == '/')
+		return strdup(url);
+	if ((h = curl_url()) == NULL)
+		return NULL;
+	if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) ==
+	    CURLUE_OK &&
+	    curl_url_set(h, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(h, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(h, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
+	    curl_url_get(h, CURLUPART_URL, &s, 0) == CURLUE_OK) {
+		out = strdup(s);
+		curl_free(s);
+		curl_url_cleanup(h);
+		return out;
+	}
+	curl_url_cleanup(h);
+	/*
+	 * Not a URL libcurl parses, so it is quoted as it is, except for
+	 * what may be credentials: anything before an '@' in the authority.
+	 */
+	if ((sep = strstr(url, "://")) == NULL)
+		return strdup(url);
+	n = strcspn(sep + 3, "/?#");
+	at = memrchr(sep + 3, '@', n);
+	if (at == NULL)
+		return strdup(url);
+	n = (size_t)(sep + 3 - url);
+	if ((out = malloc(n + strlen(at) + 4)) == NULL)
+		return NULL;
+	memcpy(out, url, n);
+	memcpy(out + n, "...", 3);
+	strcpy(out + n + 3, at);
+	return out;
+}
+
+/* The detail for a callback's non-zero return r. */
+static int
+stopped(struct ferry_error *err, int r, const char *where)
+{
+	return ferry_error_set(err, r, "%s: stopped by the receiver (%s)",
+	    where, ferry_strerror(r));
+}
+
+/* The whole of a local file, path already decoded. */
+static int
+fetch_file(struct ferry_fetcher *f, const char *path, const char *where,
+    uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err)
+{
+	struct stat st;
+	unsigned char *buf = NULL;
+	uint64_t got = 0;
+	ssize_t n;
+	int fd, r = FERRY_ERR_FETCH;
+
+	/* Non-blocking, so that a FIFO in its place cannot hang us. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return ferry_error_set(err, FERRY_ERR_NOT_FOUND,
+			    "%s: no such file", where);
+		return ferry_error_set(err, FERRY_ERR_FETCH, "%s: %s", where,
+		    strerror(errno));
+	}
+	if (fstat(fd, &st) == -1) {
+		r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: %s", where,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = ferry_error_set(err, FERRY_ERR_FETCH,
+		    "%s: not a regular file", where);
+		goto out;
+	}
+	/* A first guard only: the file may grow while it is read. */
+	if ((uint64_t)st.st_size > max_len) {
+		r = ferry_error_set(err, FERRY_ERR_TOO_LARGE,
+		    "%s: more than %" PRIu64 " bytes", where, max_len);
+		goto out;
+	}
+	if ((buf = malloc(FETCH_FILE_CHUNK)) == NULL) {
+		r = FERRY_ERR_NOMEM;
+		goto out;
+	}
+	/* A regular file ignores O_NONBLOCK: read() blocks as usual. */
+	for (;;) {
+		n = read(fd, buf, FETCH_FILE_CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: %s",
+			    where, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		f->bytes += (uint64_t)n;
+		if ((uint64_t)n > max_len - got) {
+			r = ferry_error_set(err, FERRY_ERR_TOO_LARGE,
+			    "%s: more than %" PRIu64 " bytes", where, max_len);
+			goto out;
+		}
+		got += (uint64_t)n;
+		if ((r = cb(arg, buf, (size_t)n)) != 0) {
+			r = stopped(err, r, where);
+			goto out;
+		}
+	}
+	r = 0;
+ out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* A file:// URL: only the path counts, with its %XX escapes decoded. */
+static int
+fetch_file_url(struct ferry_fetcher *f, const char *url, const char *where,
+    uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err)
+{
+	CURLU *h;
+	char *path = NULL;
+	int r;
+
+	if ((h = curl_url()) == NULL)
+		return FERRY_ERR_NOMEM;
+	/*
+	 * libcurl refuses a host other than localhost, and a %00 when
+	 * decoding, so the path is the whole name of one local file.
+	 */
+	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_PATH, &path, CURLU_URLDECODE) !=
+	    CURLUE_OK) {
+		r = ferry_error_set(err, FERRY_ERR_FETCH,
+		    "%s: not a usable file URL", where);
+		goto out;
+	}
+	r = fetch_file(f, path, where, max_len, cb, arg, err);
+ out:
+	curl_free(path);
+	curl_url_cleanup(h);
+	return r;
+}
+
+/* host (as libcurl will resolve it) is in the .onion domain. */
+static int
+host_is_onion(const char *host)
+{
+	size_t n = strlen(host);
+
+	/* "x.onion." is the same name, fully qualified. */
+	while (n > 0 && host[n - 1] == '.')
+		n--;
+	return n >= 6 && strncasecmp(host + n - 6, ".onion", 6) == 0;
+}
+
+/*
+ * Parse url into *out for libcurl, refusing what libcurl must never be
+ * given: another scheme, or a .onion host that it would resolve itself.
+ */
+static int
+http_url(const struct ferry_fetcher *f, const char *url, const char *where,
+    CURLU **out, struct ferry_error *err)
+{
+	CURLU *h;
+	char *scheme = NULL, *host = NULL;
+	const unsigned char *p;
+	int r = FERRY_ERR_FETCH;
+
+	if ((h = curl_url()) == NULL)
+		return FERRY_ERR_NOMEM;
+	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+		r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: not a usable URL",
+		    where);
+		goto out;
+	}
+	if (strcasecmp(scheme, "http") != 0 &&
+	    strcasecmp(scheme, "https") != 0) {
+		r = ferry_error_set(err, FERRY_ERR_FETCH,
+		    "%s: unsupported URL scheme \"%s\"", where, scheme);
+		goto out;
+	}
+	if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: no host name",
+		    where);
+		goto out;
+	}
+	if (f->proxy == NULL) {
+		/*
+		 * libcurl maps an international name to ASCII before it
+		 * resolves it, and "x\u3002onion" becomes "x.onion".  The
+		 * check must see that form; libcurl 7.88's CURLU_PUNYCODE
+		 * fails for every non-ASCII name, so such names are refused
+		 * (without a proxy) rather than guessed at.
+		 */
+		for (p = (const unsigned char *)host; *p != '\0'; p++)
+			if (*p >= 0x80)
+				break;
+		if (*p != '\0') {
+			curl_free(host);
+			host = NULL;
+			if (curl_url_get(h, CURLUPART_HOST, &host,
+			    CURLU_PUNYCODE) != CURLUE_OK) {
+				r = ferry_error_set(err, FERRY_ERR_FETCH,
+				    "%s: refusing a non-ASCII host name "
+				    "without a socks5h:// proxy", where);
+				goto out;
+			}
+		}
+		if (host_is_onion(host)) {
+			r = ferry_error_set(err, FERRY_ERR_FETCH,
+			    "%s: refusing to resolve .onion host without a "
+			    "socks5h:// proxy", where);
+			goto out;
+		}
+	}
+	*out = h;
+	h = NULL; /* transferred */
+	r = 0;
+ out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(h);
+	return r;
+}
+
+/* Pass a 2xx body on, within the limit; stop on anything else. */
+static size_t
+write_cb(char *p, size_t size, size_t nmemb, void *userp)
+{
+	struct xfer *x = userp;
+	size_t n = size * nmemb;
+	long status = 0;
+
+	x->f->bytes += n;
+	if (!x->status_ok) {
+		if (curl_easy_getinfo(x->f->curl, CURLINFO_RESPONSE_CODE,
+		    &status) == CURLE_OK && status >= 200 && status <= 299)
+			x->status_ok = 1;
+		else {
+			/*
+			 * An error page or a redirect's body is of no use,
+			 * but reading a short one to its end keeps the
+			 * connection (a TUF client asks for the next root
+			 * version until it gets a 404), and libcurl only
+			 * reports where a redirect goes once it has ended.
+			 */
+			if (n > FETCH_DISCARD_MAX - x->discarded) {
+				x->bad_status = 1;
+				return 0;
+			}
+			x->discarded += n;
+			return n;
+		}
+	}
+	if (n > x->max_len - x->got) {
+		x->too_large = 1;
+		return 0;
+	}
+	x->got += n;
+	if ((x->cb_r = x->cb(x->arg, (const unsigned char *)p, n)) != 0)
+		return 0;
+	return n;
+}
+
+/*
+ * Stop at the end of a 2xx response's headers when its Content-Length is
+ * over the limit, before any of the body is read.  (CURLOPT_MAXFILESIZE
+ * would do this too, but in libcurl 7.88 it also fails redirects and
+ * error pages with long bodies, hiding their status.)
+ */
+static size_t
+header_cb(char *p, size_t size, size_t nmemb, void *userp)
+{
+	struct xfer *x = userp;
+	size_t n = size * nmemb;
+	curl_off_t cl = -1;
+	long status = 0;
+
+	x->f->bytes += n;
+	if (n == 0 || (p[0] != '\r' && p[0] != '\n'))
+		return n;
+	if (curl_easy_getinfo(x->f->curl, CURLINFO_RESPONSE_CODE, &status) ==
+	    CURLE_OK && status >= 200 && status <= 299 &&
+	    curl_easy_getinfo(x->f->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+	    &cl) == CURLE_OK && cl >= 0 && (uint64_t)cl > x->max_len) {
+		x->too_large = 1;
+		return 0;
+	}
+	return n;
+}
+
+/* v as a libcurl option value, where long may have 32 bits. */
+static long
+as_long(uint64_t v)
+{
+	return v > (uint64_t)LONG_MAX ? LONG_MAX : (long)v;
+}
+
+/* Milliseconds on a clock that never goes back. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Set every option for one request: curl_easy_reset() first, so that
+ * nothing from the previous fetch carries over but the connection cache.
+ */
+static CURLcode
+http_setopts(struct ferry_fetcher *f, CURLU *h, struct xfer *x,
+    int64_t timeout_ms, int fresh)
+{
+	CURL *c = f->curl;
+	CURLcode cc = CURLE_OK;
+
+#define SETOPT(o, v) do {						\
+	if (cc == CURLE_OK)						\
+		cc = curl_easy_setopt(c, o, v);				\
+} while (0)
+	curl_easy_reset(c);
+	f->errbuf[0] = '\0';
+	SETOPT(CURLOPT_ERRORBUFFER, f->errbuf);
+	/* libcurl uses the very parse that http_url() checked. */
+	SETOPT(CURLOPT_CURLU, h);
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* Redirects are followed by hand, so each target is checked. */
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_FAILONERROR, 0L);
+	SETOPT(CURLOPT_CONNECTTIMEOUT, as_long(f->opts.connect_timeout));
+	SETOPT(CURLOPT_TIMEOUT_MS, as_long((uint64_t)timeout_ms));
+	SETOPT(CURLOPT_LOW_SPEED_LIMIT, as_long(f->opts.min_speed));
+	SETOPT(CURLOPT_LOW_SPEED_TIME, as_long(f->opts.low_speed_time));
+	SETOPT(CURLOPT_USERAGENT, f->user_agent);
+	/*
+	 * Lengths and hashes are of the bytes as served: no decoding, even
+	 * when a server sends Content-Encoding unasked (no Accept-Encoding
+	 * is ever set).
+	 */
+	SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	/*
+	 * The proxy is the configured one or none: "" overrides http_proxy
+	 * and friends from the environment, and NOPROXY "" overrides
+	 * no_proxy, which could otherwise send traffic around Tor.
+	 */
+	SETOPT(CURLOPT_PROXY, f->proxy != NULL ? f->proxy : "");
+	SETOPT(CURLOPT_NOPROXY, "");
+	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(CURLOPT_WRITEDATA, x);
+	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
+	SETOPT(CURLOPT_HEADERDATA, x);
+	if (fresh)
+		SETOPT(CURLOPT_FRESH_CONNECT, 1L);
+#undef SETOPT
+	return cc;
+}
+
+/* The error for a transfer that libcurl ended with CURLE_OPERATION_TIMEDOUT. */
+static int
+http_timeout(struct ferry_fetcher *f, const char *where, int64_t deadline,
+    struct ferry_error *err)
+{
+	curl_off_t connected = 0;
+
+	/* libcurl's clock started after ours, so ours is never behind. */
+	if (now_ms() >= deadline)
+		return ferry_error_set(err, FERRY_ERR_TIMEOUT,
+		    "%s: not finished within %" PRIu32 " s", where,
+		    f->opts.total_timeout);
+	if (curl_easy_getinfo(f->curl, CURLINFO_CONNECT_TIME_T, &connected) ==
+	    CURLE_OK && connected == 0)
+		return ferry_error_set(err, FERRY_ERR_TIMEOUT,
+		    "%s: no connection within %" PRIu32 " s", where,
+		    f->opts.connect_timeout);
+	return ferry_error_set(err, FERRY_ERR_TIMEOUT,
+	    "%s: slower than %" PRIu32 " bytes/s for %" PRIu32 " s", where,
+	    f->opts.min_speed, f->opts.low_speed_time);
+}
+
+/* "url" or "url, redirected to url2", for details; NULL if out of memory. */
+static char *
+redirected_where(const char *shown, const char *url)
+{
+	char *s, *out;
+	size_t n;
+
+	if ((s = url_shown(url)) == NULL)
+		return NULL;
+	n = strlen(shown) + strlen(s) + sizeof(", redirected to ");
+	if ((out = malloc(n)) != NULL)
+		snprintf(out, n, "%s, redirected to %s", shown, s);
+	free(s);
+	return out;
+}
+
+/*
+ * Whether a request failed because of what an earlier response left on a
+ * reused connection.  A server that sends more than its Content-Length
+ * leaves the excess in the socket, and libcurl 7.88 keeps the connection
+ * all the same: the next request on it reads the excess as its response
+ * ("Received HTTP/0.9 when not allowed").  Such a request is worth one
+ * more try on a new connection, as browsers do.
+ */
+static int
+http_stale(struct ferry_fetcher *f, CURLcode cc, const struct xfer *x)
+{
+	long connects = -1;
+
+	if (x->status_ok || x->discarded > 0 || x->cb_r != 0 || x->too_large)
+		return 0;
+	switch (cc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:	/* HTTP/0.9 */
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		break;
+	default:
+		return 0;
+	}
+	/* No new connection: the request went over a reused one. */
+	return curl_easy_getinfo(f->curl, CURLINFO_NUM_CONNECTS, &connects) ==
+	    CURLE_OK && connects == 0;
+}
+
+/*
+ * Perform the request for h, on a new connection if fresh, into x and
+ * within the deadline.
+ */
+static int
+http_perform(struct ferry_fetcher *f, CURLU *h, const char *where,
+    int64_t deadline, struct xfer *x, CURLcode *ccp, struct ferry_error *err)
+{
+	CURLcode cc;
+	int64_t left;
+	int fresh;
+
+	for (fresh = 0;; fresh = 1) {
+		if ((left = deadline - now_ms()) <= 0)
+			return ferry_error_set(err, FERRY_ERR_TIMEOUT,
+			    "%s: not finished within %" PRIu32 " s", where,
+			    f->opts.total_timeout);
+		x->got = 0;
+		x->discarded = 0;
+		x->too_large = x->bad_status = x->status_ok = x->cb_r = 0;
+		if ((cc = http_setopts(f, h, x, left, fresh)) != CURLE_OK) {
+			(void)curl_easy_setopt(f->curl, CURLOPT_CURLU, NULL);
+			return ferry_error_set(err,
+			    cc == CURLE_OUT_OF_MEMORY ? FERRY_ERR_NOMEM :
+			    FERRY_ERR_FETCH, "%s: libcurl: %s", where,
+			    curl_easy_strerror(cc));
+		}
+		cc = curl_easy_perform(f->curl);
+		/* h is freed soon: libcurl must not keep pointing at it. */
+		(void)curl_easy_setopt(f->curl, CURLOPT_CURLU, NULL);
+		if (fresh || !http_stale(f, cc, x))
+			break;
+	}
+	*ccp = cc;
+	return 0;
+}
+
+/*
+ * One request of an HTTP fetch.  0 with *next set: follow the redirect
+ * to *next (the caller frees it).  0 with *next NULL: done.
+ */
+static int
+http_once(struct ferry_fetcher *f, const char *url, const char *where,
+    int64_t deadline, struct xfer *x, char **next, struct ferry_error *err)
+{
+	CURLU *h = NULL;
+	CURLcode cc;
+	char *loc = NULL;
+	long status = 0;
+	int r;
+
+	*next = NULL;
+	if ((r = http_url(f, url, where, &h, err)) != 0)
+		return r;
+	if ((r = http_perform(f, h, where, deadline, x, &cc, err)) != 0)
+		goto out;
+	(void)curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (x->cb_r != 0) {
+		r = stopped(err, x->cb_r, where);
+		goto out;
+	}
+	if (x->too_large) {
+		r = ferry_error_set(err, FERRY_ERR_TOO_LARGE,
+		    "%s: more than %" PRIu64 " bytes", where, x->max_len);
+		goto out;
+	}
+	if (cc == CURLE_OPERATION_TIMEDOUT) {
+		r = http_timeout(f, where, deadline, err);
+		goto out;
+	}
+	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && x->bad_status)) {
+		r = ferry_error_set(err, cc == CURLE_OUT_OF_MEMORY ?
+		    FERRY_ERR_NOMEM : FERRY_ERR_FETCH, "%s: %s", where,
+		    f->errbuf[0] != '\0' ? f->errbuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	if (status == 301 || status == 302 || status == 303 ||
+	    status == 307 || status == 308) {
+		if (x->bad_status) {
+			r = ferry_error_set(err, FERRY_ERR_FETCH,
+			    "%s: HTTP %ld with more than %d bytes of body",
+			    where, status, FETCH_DISCARD_MAX);
+			goto out;
+		}
+		/* Where FOLLOWLOCATION would have gone, resolved against url. */
+		if (curl_easy_getinfo(f->curl, CURLINFO_REDIRECT_URL, &loc) !=
+		    CURLE_OK || loc == NULL) {
+			r = ferry_error_set(err, FERRY_ERR_FETCH,
+			    "%s: HTTP %ld without a usable Location", where,
+			    status);
+			goto out;
+		}
+		r = (*next = strdup(loc)) == NULL ? FERRY_ERR_NOMEM : 0;
+		goto out;
+	}
+	if (status == 403 || status == 404) {
+		r = ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%s: HTTP %ld",
+		    where, status);
+		goto out;
+	}
+	if (status < 200 || status > 299) {
+		r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: HTTP %ld", where,
+		    status);
+		goto out;
+	}
+	r = 0;
+ out:
+	curl_url_cleanup(h);
+	return r;
+}
+
+/* An http:// or https:// URL, following up to FETCH_MAX_REDIRECTS. */
+static int
+fetch_http(struct ferry_fetcher *f, const char *url, const char *shown,
+    uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err)
+{
+	struct xfer x;
+	char *cur = NULL, *next = NULL, *where = NULL;
+	int64_t deadline;
+	int hops, r;
+
+	memset(&x, 0, sizeof(x));
+	x.f = f;
+	x.max_len = max_len;
+	x.cb = cb;
+	x.arg = arg;
+	/* One deadline for the fetch, however many redirects it takes. */
+	deadline = now_ms() + (int64_t)f->opts.total_timeout * 1000;
+	for (hops = 0;; hops++) {
+		r = http_once(f, cur != NULL ? cur : url,
+		    where != NULL ? where : shown, deadline, &x, &next, err);
+		if (r != 0 || next == NULL)
+			break;
+		if (hops == FETCH_MAX_REDIRECTS) {
+			r = ferry_error_set(err, FERRY_ERR_FETCH,
+			    "%s: more than %d redirects", shown,
+			    FETCH_MAX_REDIRECTS);
+			break;
+		}
+		free(cur);
+		cur = next;
+		next = NULL;
+		free(where);
+		if ((where = redirected_where(shown, cur)) == NULL) {
+			r = FERRY_ERR_NOMEM;
+			break;
+		}
+	}
+	free(next);
+	free(cur);
+	free(where);
+	return r;
+}
+
+int
+ferry_fetch_stream(struct ferry_fetcher *f, const char *url,
+    uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err)
+{
+	char *shown;
+	int r;
+
+	if (f == NULL || url == NULL || cb == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if ((shown = url_shown(url)) == NULL)
+		return FERRY_ERR_NOMEM;
+	if (url[0] == '/')
+		r = fetch_file(f, url, shown, max_len, cb, arg, err);
+	else if (strncasecmp(url, "file:", 5) == 0)
+		r = fetch_file_url(f, url, shown, max_len, cb, arg, err);
+	else
+		r = fetch_http(f, url, shown, max_len, cb, arg, err);
+	free(shown);
+	return r;
+}
+
+/* ferry_fetch_buf()'s growing buffer. */
+struct fetch_buf {
+	unsigned char *p;
+	size_t len, cap;
+	size_t limit;		/* the most ever needed: max_len + 1 */
+};
+
+static int
+buf_cb(void *arg, const unsigned char *buf, size_t len)
+{
+	struct fetch_buf *b = arg;
+	unsigned char *np;
+	size_t need, ncap;
+
+	/* ferry_fetch_stream() never passes more than max_len in all. */
+	if (len > b->limit - 1 - b->len)
+		return FERRY_ERR_INTERNAL;
+	need = b->len + len + 1;
+	if (need > b->cap) {
+		ncap = b->cap == 0 ? 16384 : b->cap;
+		while (ncap < need)
+			ncap = ncap > b->limit / 2 ? b->limit : ncap * 2;
+		if (ncap > b->limit)
+			ncap = b->limit;
+		if ((np = realloc(b->p, ncap)) == NULL)
+			return FERRY_ERR_NOMEM;
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, buf, len);
+	b->len += len;
+	return 0;
+}
+
+int
+ferry_fetch_buf(struct ferry_fetcher *f, const char *url, size_t max_len,
+    unsigned char **out, size_t *outlen, struct ferry_error *err)
+{
+	struct fetch_buf b;
+	int r;
+
+	if (out == NULL || outlen == NULL || max_len >= SIZE_MAX - 1)
+		return FERRY_ERR_INVALID_ARG;
+	memset(&b, 0, sizeof(b));
+	b.limit = max_len + 1;
+	if ((r = ferry_fetch_stream(f, url, max_len, buf_cb, &b, err)) != 0)
+		goto out;
+	if (b.p == NULL && (b.p = malloc(1)) == NULL) {
+		r = FERRY_ERR_NOMEM;
+		goto out;
+	}
+	b.p[b.len] = '\0';
+	*out = b.p;
+	*outlen = b.len;
+	b.p = NULL; /* transferred */
+	r = 0;
+ out:
+	free(b.p);
+	return r;
+}
+
+char *
+ferry_url_segment(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	char *out, *o;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	if (n > (SIZE_MAX - 1) / 3 || (out = malloc(n * 3 + 1)) == NULL)
+		return NULL;
+	/* RFC 3986 unreserved characters, tested as ASCII, not by locale. */
+	for (p = (const unsigned char *)s, o = out; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+		    *p == '_' || *p == '~')
+			*o++ = (char)*p;
+		else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 0x0f];
+		}
+	}
+	*o = '\0';
+	return out;
+}

@@ -1,0 +1,94 @@
+/*
+ * Fetching bytes from a repository: HTTP and HTTPS through libcurl, and a
+ * local directory (a mounted USB stick) as a plain path or file:// URL.
+ *
+ * Nothing fetched is trusted: callers verify every byte.  What this module
+ * guarantees is that a hostile server cannot make a fetch endless or
+ * unbounded: every fetch has a size limit known before it starts (never
+ * more than limit + 1 bytes are accepted), a minimum transfer speed, and
+ * an overall deadline.  A .onion host is refused unless a SOCKS proxy that
+ * resolves names itself (socks5h://) is configured: resolving an onion
+ * name locally would leak it.
+ */
+#ifndef FERRY_FETCH_H
+#define FERRY_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/*
+ * None of the numbers may be 0: every bound is always on.  The proxy is
+ * the only one used; http_proxy, ALL_PROXY, no_proxy and the like in the
+ * environment are ignored.
+ */
+struct ferry_fetch_opts {
+	/* Abort if slower than min_speed bytes/s for low_speed_time s. */
+	uint32_t min_speed;		/* default 1024 */
+	uint32_t low_speed_time;	/* default 30 */
+	uint32_t connect_timeout;	/* seconds; default 30 */
+	uint32_t total_timeout;		/* seconds per fetch; default 600 */
+	const char *proxy;		/* "socks5h://127.0.0.1:9050" or NULL */
+	const char *user_agent;		/* default "ferry/VERSION" */
+};
+
+/* Fill opts with the defaults above. */
+void ferry_fetch_opts_default(struct ferry_fetch_opts *opts);
+
+struct ferry_fetcher;
+
+/*
+ * opts is copied (strings too); NULL means the defaults.  Fails with
+ * FERRY_ERR_INVALID_ARG for a 0 bound or a proxy that is not socks5h://.
+ * A fetcher keeps its connections open between fetches; use each one from
+ * one thread at a time (different fetchers in different threads are fine).
+ */
+int ferry_fetcher_new(const struct ferry_fetch_opts *opts,
+    struct ferry_fetcher **out);
+void ferry_fetcher_free(struct ferry_fetcher *f);
+
+/*
+ * Called with each piece of a stream, in order; a non-zero return aborts
+ * the fetch and is returned by it (the detail says the receiver stopped,
+ * unless the callback recorded one first).
+ */
+typedef int ferry_fetch_cb(void *arg, const unsigned char *buf, size_t len);
+
+/*
+ * Fetch url (http://, https://, file://, or an absolute path) and pass
+ * its bytes to cb.  Errors: FERRY_ERR_NOT_FOUND (HTTP 403/404 or no such
+ * file: "the repository has no such file"), FERRY_ERR_TOO_LARGE (more than
+ * max_len bytes), FERRY_ERR_TIMEOUT (slower than the minimum speed, or
+ * past a deadline), FERRY_ERR_FETCH (anything else: connection, other
+ * HTTP status, refused .onion), each with a detail naming the URL (less
+ * any user name and password).  cb never sees more than max_len bytes in
+ * all, nor any byte of a response other than 2xx.  Up to 5 redirects are
+ * followed, to http and https URLs only, each target checked as url is.
+ * No Content-Encoding is ever decoded: the bytes are those served.
+ */
+int ferry_fetch_stream(struct ferry_fetcher *f, const char *url,
+    uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err);
+
+/*
+ * As ferry_fetch_stream(), into a new malloc'd buffer (NUL-terminated, the
+ * NUL not counted) that the caller frees.
+ */
+int ferry_fetch_buf(struct ferry_fetcher *f, const char *url, size_t max_len,
+    unsigned char **out, size_t *outlen, struct ferry_error *err);
+
+/*
+ * Bytes received by this fetcher so far, over all fetches: HTTP headers
+ * and bodies as libcurl hands them over (refused and discarded ones too),
+ * and the bytes read from local files.
+ */
+uint64_t ferry_fetcher_bytes(const struct ferry_fetcher *f);
+
+/*
+ * Percent-encode s for use as one URL path segment: everything but
+ * unreserved characters (A-Z a-z 0-9 - . _ ~) becomes %XX, '/' included,
+ * as python-tuf quotes role names.  The caller frees the result.
+ */
+char *ferry_url_segment(const char *s);
+
+#endif

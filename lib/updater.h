@@ -1,0 +1,100 @@
+/*
+ * The TUF client workflow (specification 1.0.x, section 5), shared by the
+ * device client and the mirror.
+ *
+ * The updater starts from the trusted root in its metadata directory and
+ * trusts nothing else.  A refresh walks root versions N+1, N+2, ...,
+ * then timestamp, snapshot and top-level targets, checking every
+ * signature threshold, version, expiry, length and hash the specification
+ * asks for; delegated targets metadata is loaded on demand when a target
+ * is looked up.  Expiry is judged against one reference time, fixed when
+ * the refresh starts.
+ *
+ * Trusted metadata on disk changes only through atomic writes, and only
+ * after it verified: whatever happens, the directory holds a usable
+ * trusted state.  Metadata is fetched from an ordered list of mirrors; a
+ * mirror that fails or serves bad data is skipped, and when every mirror
+ * fails the error names each with its reason.
+ */
+#ifndef FERRY_UPDATER_H
+#define FERRY_UPDATER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "fetch.h"
+#include "meta.h"
+
+struct ferry_updater_config {
+	const char *metadata_dir;	/* root.json, timestamp.json, ... */
+	const char *const *metadata_urls; /* base URLs, in preference order */
+	size_t nmetadata_urls;
+	const char *const *target_urls;	/* base URLs for target files */
+	size_t ntarget_urls;
+	unsigned max_root_rotations;	/* root versions per refresh: 256 */
+	unsigned max_delegations;	/* roles visited per lookup: 32 */
+	size_t root_max_length;		/* 512000 */
+	size_t timestamp_max_length;	/* 16384 */
+	size_t snapshot_max_length;	/* 2000000 */
+	size_t targets_max_length;	/* 5000000 */
+	int prefix_targets_with_hash;	/* with consistent snapshots: 1 */
+	int64_t now;			/* reference time; 0: the clock */
+	struct ferry_fetch_opts fetch;
+};
+
+/* Fill cfg with the defaults above (no directory, no URLs). */
+void ferry_updater_config_default(struct ferry_updater_config *cfg);
+
+struct ferry_updater;
+
+/*
+ * Load the trusted root from cfg->metadata_dir/root.json (it must be
+ * signed by a threshold of its own root keys).  cfg and its strings are
+ * copied.  The caller owns *out.
+ */
+int ferry_updater_new(const struct ferry_updater_config *cfg,
+    struct ferry_updater **out, struct ferry_error *err);
+void ferry_updater_free(struct ferry_updater *u);
+
+/*
+ * Bring root, timestamp, snapshot and top-level targets up to date.  On
+ * failure, what verified before the failing step is kept (on disk and in
+ * the updater), and err says which check failed, for which role and
+ * version, from which mirror.
+ */
+int ferry_updater_refresh(struct ferry_updater *u, struct ferry_error *err);
+
+/*
+ * Find target path by the preorder depth-first search of the delegation
+ * graph (refreshing first if that has not happened yet).  *out borrows
+ * from metadata the updater holds and stays valid until the next refresh
+ * or free.  FERRY_ERR_NOT_FOUND when no trusted role lists the target.
+ */
+int ferry_updater_target(struct ferry_updater *u, const char *path,
+    struct ferry_target *out, struct ferry_error *err);
+
+/*
+ * Whether the file at local_path already holds target t (length and every
+ * hash match): 1 if so, 0 if not (missing or different).
+ */
+int ferry_updater_is_cached(const struct ferry_target *t,
+    const char *local_path);
+
+/*
+ * Download target t to local_path: streamed to a temporary file, checked
+ * against its length and every listed hash, and moved into place only
+ * when it verified.  A mirror that serves bad bytes is skipped.
+ */
+int ferry_updater_download(struct ferry_updater *u,
+    const struct ferry_target *t, const char *local_path,
+    struct ferry_error *err);
+
+/* The trusted metadata of role name ("root", "timestamp", ...), or NULL. */
+const struct ferry_meta *ferry_updater_trusted(const struct ferry_updater *u,
+    const char *name);
+
+/* Bytes fetched so far. */
+uint64_t ferry_updater_bytes(const struct ferry_updater *u);
+
+#endif

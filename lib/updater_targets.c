@@ -1,0 +1,389 @@
+/* The TUF client workflow: delegated targets, target lookup and download. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "hash.h"
+#include "updater_int.h"
+
+struct targets_arg {
+	const char *role;
+	const struct ferry_keyring *ring;
+	const struct ferry_role *desc;
+};
+
+static int
+apply_targets(struct ferry_updater *u, const unsigned char *buf, size_t len,
+    void *arg, struct ferry_error *err)
+{
+	const struct targets_arg *ta = arg;
+
+	return upd_update_targets(u, ta->role, ta->ring, ta->desc, buf, len,
+	    err);
+}
+
+int
+upd_load_targets(struct ferry_updater *u, const char *role,
+    const struct ferry_keyring *ring, const struct ferry_role *desc,
+    struct ferry_meta **out, struct ferry_error *err)
+{
+	struct targets_arg ta = { role, ring, desc };
+	struct ferry_error ignored = { 0 };
+	struct ferry_metafile mf;
+	const struct ferry_meta *have;
+	unsigned char *buf = NULL;
+	struct fetched f;
+	char name[512], *q, rel[600], what[560];
+	size_t len, max;
+	int r;
+
+	/*
+	 * Already loaded in this refresh, perhaps through another delegator
+	 * (a "diamond"): it must verify against this delegation too, or it
+	 * would inherit authority from a path that does not cover it.
+	 */
+	if ((have = ferry_updater_trusted(u, role)) != NULL &&
+	    strcmp(role, "root") != 0 && strcmp(role, "timestamp") != 0 &&
+	    strcmp(role, "snapshot") != 0) {
+		struct ferry_error e = { 0 };
+
+		if ((r = ferry_meta_verify(have, ring, desc, NULL, &e)) != 0)
+			return ferry_error_set(err, r, "%.80s v%lld is not "
+			    "signed as this delegation requires: %s", role,
+			    (long long)have->version, ferry_error_msg(&e));
+		*out = (struct ferry_meta *)have;
+		return 0;
+	}
+	/* Our own copy, if the snapshot still names exactly it. */
+	if (upd_load_local(u, role, u->cfg.targets_max_length, &buf,
+	    &len) == 0 && upd_update_targets(u, role, ring, desc, buf, len,
+	    &ignored) == 0) {
+		free(buf);
+		*out = (struct ferry_meta *)ferry_updater_trusted(u, role);
+		return 0;
+	}
+	free(buf);
+	snprintf(name, sizeof(name), "%s.json", role);
+	if (ferry_meta_metafile(u->snapshot, name, &mf) != 0)
+		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "%.80s is "
+		    "delegated but snapshot v%lld does not list it", role,
+		    (long long)u->snapshot->version);
+	max = mf.length >= 0 ? (size_t)mf.length : u->cfg.targets_max_length;
+	if ((q = ferry_url_segment(role)) == NULL)
+		return FERRY_ERR_NOMEM;
+	/* Role names go into URLs percent-encoded, '/' included. */
+	if (u->root->consistent_snapshot == 1)
+		snprintf(rel, sizeof(rel), "%lld.%.500s.json",
+		    (long long)mf.version, q);
+	else
+		snprintf(rel, sizeof(rel), "%.500s.json", q);
+	free(q);
+	snprintf(what, sizeof(what), "%.500s v%lld", role,
+	    (long long)mf.version);
+	r = upd_fetch_apply(u, u->cfg.metadata_urls, u->cfg.nmetadata_urls,
+	    rel, max, what, apply_targets, &ta, &f, err);
+	if (r == FERRY_ERR_NOT_FOUND)
+		return ferry_error_set(err, FERRY_ERR_FETCH, "%s: no mirror "
+		    "has %s", what, rel);
+	if (r != 0)
+		return r;
+	r = upd_persist(u, role, f.buf, f.len, err);
+	free(f.buf);
+	if (r != 0)
+		return r;
+	*out = (struct ferry_meta *)ferry_updater_trusted(u, role);
+	return 0;
+}
+
+/* A role still to visit in the search, and the metadata that delegates it. */
+struct visit {
+	char *role;
+	const struct ferry_meta *parent;	/* NULL: root delegates */
+	const struct ferry_role *desc;
+};
+
+static int
+push(struct visit **stack, size_t *n, size_t *cap, const char *role,
+    const struct ferry_meta *parent, const struct ferry_role *desc)
+{
+	struct visit *ns;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		if ((ns = realloc(*stack, *cap * sizeof(*ns))) == NULL)
+			return FERRY_ERR_NOMEM;
+		*stack = ns;
+	}
+	if (((*stack)[*n].role = strdup(role)) == NULL)
+		return FERRY_ERR_NOMEM;
+	(*stack)[*n].parent = parent;
+	(*stack)[*n].desc = desc;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Children of md that may hold path, pushed so that the first in
+ * delegation order is popped first.  A matching terminating role cuts
+ * off every role not yet visited, its later siblings included.
+ */
+static int
+push_children(const struct ferry_meta *md, const char *path,
+    struct visit **stack, size_t *n, size_t *cap)
+{
+	const struct ferry_delegations *d = md->delegations;
+	size_t i, first = *n, last, k;
+	char bin[512];
+	int r;
+
+	if (d == NULL)
+		return 0;
+	if (d->succinct) {
+		if ((r = ferry_succinct_bin_name(&d->bins, path, bin,
+		    sizeof(bin))) != 0)
+			return r;
+		return push(stack, n, cap, bin, md, &d->bins.role);
+	}
+	for (i = 0; i < d->nroles; i++) {
+		if (!ferry_role_matches_path(&d->roles[i], path))
+			continue;
+		if ((r = push(stack, n, cap, d->roles[i].name, md,
+		    &d->roles[i])) != 0)
+			return r;
+		if (d->roles[i].terminating) {
+			/* Drop everything older on the stack. */
+			for (k = 0; k < first; k++)
+				free((*stack)[k].role);
+			memmove(*stack, *stack + first,
+			    (*n - first) * sizeof(**stack));
+			*n -= first;
+			first = 0;
+			break;
+		}
+	}
+	/* Reverse the new entries: the stack pops the last pushed first. */
+	for (k = first, last = *n; last > 0 && k < --last; k++) {
+		struct visit t = (*stack)[k];
+
+		(*stack)[k] = (*stack)[last];
+		(*stack)[last] = t;
+	}
+	return 0;
+}
+
+int
+ferry_updater_target(struct ferry_updater *u, const char *path,
+    struct ferry_target *out, struct ferry_error *err)
+{
+	struct visit *stack = NULL;
+	char **visited = NULL;
+	size_t n = 0, cap = 0, nvisited = 0, i;
+	struct ferry_meta *md;
+	struct visit cur;
+	int r, seen;
+
+	if (u == NULL || path == NULL || out == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if (!u->refreshed && (r = ferry_updater_refresh(u, err)) != 0)
+		return r;
+	if ((visited = calloc(u->cfg.max_delegations + 1,
+	    sizeof(*visited))) == NULL)
+		return FERRY_ERR_NOMEM;
+	if ((r = push(&stack, &n, &cap, "targets", NULL,
+	    &u->root->roles[FERRY_META_TARGETS])) != 0)
+		goto out;
+	r = FERRY_ERR_NOT_FOUND;
+	while (n > 0 && nvisited <= u->cfg.max_delegations) {
+		cur = stack[--n];
+		for (seen = 0, i = 0; i < nvisited && !seen; i++)
+			seen = strcmp(visited[i], cur.role) == 0;
+		if (seen) {
+			free(cur.role);
+			continue;
+		}
+		r = upd_load_targets(u, cur.role, cur.parent == NULL ?
+		    &u->root->keys : &cur.parent->delegations->keys, cur.desc,
+		    &md, err);
+		if (r != 0) {
+			free(cur.role);
+			goto out;
+		}
+		if (ferry_meta_target(md, path, out) == 0) {
+			free(cur.role);
+			r = 0;
+			goto out;
+		}
+		visited[nvisited++] = cur.role;
+		if ((r = push_children(md, path, &stack, &n, &cap)) != 0)
+			goto out;
+		r = FERRY_ERR_NOT_FOUND;
+	}
+	ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%.200s: no trusted role "
+	    "lists this target%s", path, n > 0 ? " (delegation search stopped "
+	    "at its limit)" : "");
+ out:
+	for (i = 0; i < n; i++)
+		free(stack[i].role);
+	free(stack);
+	for (i = 0; i < nvisited; i++)
+		free(visited[i]);
+	free(visited);
+	return r;
+}
+
+/* Stream a file (fd) through the target's hash set and length. */
+static int
+check_file(const struct ferry_target *t, int fd, struct ferry_error *err)
+{
+	struct ferry_hashset *hs = NULL;
+	unsigned char buf[65536];
+	uint64_t total = 0;
+	ssize_t got;
+	int r;
+
+	if ((r = ferry_hashset_new(t->hashes, &hs, err)) != 0)
+		return r;
+	for (;;) {
+		got = read(fd, buf, sizeof(buf));
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1) {
+			r = FERRY_ERR_IO;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		total += (uint64_t)got;
+		if (total > t->length) {
+			r = FERRY_ERR_LENGTH_MISMATCH;
+			goto out;
+		}
+		if ((r = ferry_hashset_update(hs, buf, (size_t)got)) != 0)
+			goto out;
+	}
+	r = total == t->length ? ferry_hashset_verify(hs, err) :
+	    FERRY_ERR_LENGTH_MISMATCH;
+ out:
+	ferry_hashset_free(hs);
+	return r;
+}
+
+int
+ferry_updater_is_cached(const struct ferry_target *t, const char *local_path)
+{
+	int fd, r;
+
+	if (t == NULL || local_path == NULL)
+		return 0;
+	if ((fd = open(local_path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
+		return 0;
+	r = check_file(t, fd, NULL);
+	close(fd);
+	return r == 0;
+}
+
+struct dl {
+	struct ferry_atomic *file;
+	struct ferry_hashset *hs;
+};
+
+static int
+dl_write(void *arg, const unsigned char *buf, size_t len)
+{
+	struct dl *d = arg;
+	int r;
+
+	if ((r = ferry_hashset_update(d->hs, buf, len)) != 0)
+		return r;
+	return ferry_atomic_write(d->file, buf, len);
+}
+
+/* The target's URL path: with consistent snapshots, DIR/HASH.NAME. */
+static int
+target_rel(const struct ferry_updater *u, const struct ferry_target *t,
+    char *rel, size_t cap)
+{
+	const char *slash = strrchr(t->path, '/'), *hash;
+	void *it;
+	int n;
+
+	if (u->root->consistent_snapshot != 1 ||
+	    !u->cfg.prefix_targets_with_hash) {
+		n = snprintf(rel, cap, "%s", t->path);
+		return n < 0 || (size_t)n >= cap ? FERRY_ERR_INVALID_ARG : 0;
+	}
+	/* The first hash listed, as python-tuf and tuf-js choose it. */
+	it = json_object_iter((json_t *)t->hashes);
+	hash = json_string_value(json_object_iter_value(it));
+	if (slash == NULL)
+		n = snprintf(rel, cap, "%s.%s", hash, t->path);
+	else
+		n = snprintf(rel, cap, "%.*s/%s.%s", (int)(slash - t->path),
+		    t->path, hash, slash + 1);
+	return n < 0 || (size_t)n >= cap ? FERRY_ERR_INVALID_ARG : 0;
+}
+
+int
+ferry_updater_download(struct ferry_updater *u, const struct ferry_target *t,
+    const char *local_path, struct ferry_error *err)
+{
+	char rel[4096], url[8192], summary[sizeof(err->msg)] = "";
+	struct ferry_error e;
+	struct dl d;
+	size_t i, len;
+	int r = FERRY_ERR_FETCH;
+
+	if (u == NULL || t == NULL || local_path == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if (u->cfg.ntarget_urls == 0)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+		    "no target mirror configured");
+	if ((r = target_rel(u, t, rel, sizeof(rel))) != 0)
+		return ferry_error_set(err, r, "%.200s: path too long", t->path);
+	for (i = 0; i < u->cfg.ntarget_urls; i++) {
+		ferry_error_clear(&e);
+		memset(&d, 0, sizeof(d));
+		len = strlen(u->cfg.target_urls[i]);
+		snprintf(url, sizeof(url), "%s%s%s", u->cfg.target_urls[i],
+		    len > 0 && u->cfg.target_urls[i][len - 1] == '/' ? "" : "/",
+		    rel);
+		if ((r = ferry_atomic_open(local_path, 0644, &d.file)) != 0) {
+			ferry_error_set(err, r, "%s: %s", local_path,
+			    strerror(errno));
+			return r;
+		}
+		/* The signed length is the limit: not one byte more. */
+		if ((r = ferry_hashset_new(t->hashes, &d.hs, &e)) == 0 &&
+		    (r = ferry_fetch_stream(u->fetcher, url, t->length,
+		    dl_write, &d, &e)) == 0) {
+			if (ferry_atomic_size(d.file) != t->length)
+				r = ferry_error_set(&e,
+				    FERRY_ERR_LENGTH_MISMATCH, "%llu bytes, "
+				    "expected %llu", (unsigned long long)
+				    ferry_atomic_size(d.file),
+				    (unsigned long long)t->length);
+			else if ((r = ferry_hashset_verify(d.hs, &e)) == 0)
+				r = ferry_atomic_commit(d.file);
+		}
+		ferry_hashset_free(d.hs);
+		ferry_atomic_free(d.file);	/* removes it unless committed */
+		if (r == 0)
+			return 0;
+		{
+			size_t sl = strlen(summary);
+
+			snprintf(summary + sl, sizeof(summary) - sl, "%s%s: %s",
+			    sl ? "; " : "", u->cfg.target_urls[i],
+			    r == FERRY_ERR_NOT_FOUND ? "not found" :
+			    ferry_error_msg(&e));
+		}
+	}
+	return ferry_error_set(err, r, "target %.200s: %s", t->path, summary);
+}
