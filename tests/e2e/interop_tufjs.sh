@@ -101,5 +101,36 @@ echo "== (c) Ferry makes a repository, tuf-js verifies it"
 "$FERRY_TUFTOOL" demo "$tmp/ferry" || fail "ferry-tuftool demo"
 node "$interop/verify-repo.mjs" "$tmp/ferry" || fail "verify-repo.mjs"
 
+echo "== (d) Ferry's client refreshes from the tuf-js repository and downloads"
+client=${FERRY_CONFORMANCE_CLIENT:-$(dirname "$FERRY_TUFTOOL")/ferry-conformance-client}
+if [ -x "$client" ]; then
+	mkdir -p "$tmp/client/meta" "$tmp/client/dl"
+	"$client" --metadata-dir "$tmp/client/meta" init "$js/root.json" ||
+		fail "client init"
+	for t in files/hello.txt 'files/grüße-日本語.txt' apps/demo.img; do
+		"$client" --metadata-dir "$tmp/client/meta" --metadata-url "$js" \
+		    --target-base-url "$js/targets" --target-dir "$tmp/client/dl" \
+		    --target-name "$t" download || fail "client download $t"
+		q=$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]).replace(/[!\x27()*]/g, c => "%" + c.charCodeAt(0).toString(16).toUpperCase()))' "$t")
+		cmp "$tmp/client/dl/$q" "$js/targets/$t" || fail "downloaded $t differs"
+		echo "downloaded and verified $t (via $(basename "$client"))"
+	done
+	for f in root timestamp snapshot targets apps; do
+		[ -f "$tmp/client/meta/$f.json" ] || fail "client did not keep $f.json"
+	done
+	# A one-character change to the served targets must stop the client.
+	cp "$js/targets.json" "$tmp/targets.good"
+	cp "$js/tampered.json" "$js/targets.json"
+	rm -f "$tmp/client/meta/targets.json"
+	if "$client" --metadata-dir "$tmp/client/meta" --metadata-url "$js" \
+	    refresh 2>"$tmp/refresh.err"; then
+		fail "client accepted tampered targets.json"
+	fi
+	cat "$tmp/refresh.err"
+	cp "$tmp/targets.good" "$js/targets.json"
+else
+	skip "no ferry-conformance-client beside ferry-tuftool"
+fi
+
 echo "interop_tufjs: PASS"
 exit 0
