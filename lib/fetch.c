@@ -639,7 +639,7 @@ http_once(struct ferry_fetcher *f, const char *url, const char *where,
     int64_t deadline, struct xfer *x, char **next, struct ferry_error *err)
 {
 	CURLU *h = NULL;
-	CURLcode cc;
+	CURLcode cc = CURLE_OK;
 	char *loc = NULL;
 	long status = 0;
 	int r;

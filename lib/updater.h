@@ -75,6 +75,28 @@ int ferry_updater_target(struct ferry_updater *u, const char *path,
     struct ferry_target *out, struct ferry_error *err);
 
 /*
+ * As ferry_updater_target(), also naming the role whose metadata lists
+ * the target (*role borrows like *out).
+ */
+int ferry_updater_find(struct ferry_updater *u, const char *path,
+    struct ferry_target *out, const char **role, struct ferry_error *err);
+
+/* Called once per target by ferry_updater_list(); non-zero stops it. */
+typedef int ferry_target_cb(void *arg, const char *role,
+    const struct ferry_target *t);
+
+/*
+ * Every target the repository's trusted roles list, role by role in the
+ * order of the delegation search (top-level targets first), each role
+ * loaded and verified as for a lookup.  A path listed by more than one
+ * role is reported for each; the search order decides which one a lookup
+ * returns.  At most max_roles roles are loaded (0: no bound); hashed-bin
+ * repositories may need many.
+ */
+int ferry_updater_list(struct ferry_updater *u, size_t max_roles,
+    ferry_target_cb *cb, void *arg, struct ferry_error *err);
+
+/*
  * Whether the file at local_path already holds target t (length and every
  * hash match): 1 if so, 0 if not (missing or different).
  */

@@ -177,9 +177,138 @@ push_children(const struct ferry_meta *md, const char *path,
 	return 0;
 }
 
+/* The name under which the updater holds md (borrowed). */
+static const char *
+role_name_of(const struct ferry_updater *u, const struct ferry_meta *md)
+{
+	size_t i;
+
+	if (md == u->targets)
+		return "targets";
+	for (i = 0; i < u->ndeleg; i++)
+		if (u->deleg[i].md == md)
+			return u->deleg[i].name;
+	return "?";
+}
+
+/* Every delegation of md, in order; bins expand to every bin name. */
+static int
+push_all_children(const struct ferry_meta *md, struct visit **stack,
+    size_t *n, size_t *cap)
+{
+	const struct ferry_delegations *d = md->delegations;
+	size_t first = *n, k, last;
+	char bin[512];
+	uint64_t b, nbins;
+	int r, w;
+
+	if (d == NULL)
+		return 0;
+	if (d->succinct) {
+		nbins = (uint64_t)1 << d->bins.bit_length;
+		for (b = 0; b < nbins; b++) {
+			w = snprintf(bin, sizeof(bin), "%s-%0*llx",
+			    d->bins.name_prefix,
+			    (int)((d->bins.bit_length + 3) / 4),
+			    (unsigned long long)b);
+			if (w < 0 || (size_t)w >= sizeof(bin))
+				return FERRY_ERR_INVALID_ARG;
+			if ((r = push(stack, n, cap, bin, md,
+			    &d->bins.role)) != 0)
+				return r;
+		}
+	} else {
+		for (k = 0; k < d->nroles; k++)
+			if ((r = push(stack, n, cap, d->roles[k].name, md,
+			    &d->roles[k])) != 0)
+				return r;
+	}
+	for (k = first, last = *n; last > 0 && k < --last; k++) {
+		struct visit t = (*stack)[k];
+
+		(*stack)[k] = (*stack)[last];
+		(*stack)[last] = t;
+	}
+	return 0;
+}
+
+int
+ferry_updater_list(struct ferry_updater *u, size_t max_roles,
+    ferry_target_cb *cb, void *arg, struct ferry_error *err)
+{
+	struct visit *stack = NULL, cur;
+	char **visited = NULL, **nv;
+	size_t n = 0, cap = 0, nvisited = 0, vcap = 0, i;
+	struct ferry_target t;
+	struct ferry_meta *md;
+	const char *path;
+	json_t *v;
+	int r, seen;
+
+	if (u == NULL || cb == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if (!u->refreshed && (r = ferry_updater_refresh(u, err)) != 0)
+		return r;
+	if ((r = push(&stack, &n, &cap, "targets", NULL,
+	    &u->root->roles[FERRY_META_TARGETS])) != 0)
+		goto out;
+	while (n > 0) {
+		cur = stack[--n];
+		for (seen = 0, i = 0; i < nvisited && !seen; i++)
+			seen = strcmp(visited[i], cur.role) == 0;
+		if (seen || (max_roles > 0 && nvisited >= max_roles)) {
+			free(cur.role);
+			if (seen)
+				continue;
+			r = ferry_error_set(err, FERRY_ERR_TOO_LARGE,
+			    "more than %zu roles to list", max_roles);
+			goto out;
+		}
+		if ((r = upd_load_targets(u, cur.role, cur.parent == NULL ?
+		    &u->root->keys : &cur.parent->delegations->keys, cur.desc,
+		    &md, err)) != 0) {
+			free(cur.role);
+			goto out;
+		}
+		if (nvisited == vcap) {
+			vcap = vcap ? vcap * 2 : 16;
+			if ((nv = realloc(visited, vcap * sizeof(*nv))) == NULL) {
+				free(cur.role);
+				r = FERRY_ERR_NOMEM;
+				goto out;
+			}
+			visited = nv;
+		}
+		visited[nvisited++] = cur.role;
+		json_object_foreach((json_t *)md->targets, path, v) {
+			if ((r = ferry_meta_target(md, path, &t)) != 0 ||
+			    (r = cb(arg, cur.role, &t)) != 0)
+				goto out;
+		}
+		if ((r = push_all_children(md, &stack, &n, &cap)) != 0)
+			goto out;
+	}
+	r = 0;
+ out:
+	for (i = 0; i < n; i++)
+		free(stack[i].role);
+	free(stack);
+	for (i = 0; i < nvisited; i++)
+		free(visited[i]);
+	free(visited);
+	return r;
+}
+
 int
 ferry_updater_target(struct ferry_updater *u, const char *path,
     struct ferry_target *out, struct ferry_error *err)
+{
+	return ferry_updater_find(u, path, out, NULL, err);
+}
+
+int
+ferry_updater_find(struct ferry_updater *u, const char *path,
+    struct ferry_target *out, const char **role, struct ferry_error *err)
 {
 	struct visit *stack = NULL;
 	char **visited = NULL;
@@ -216,6 +345,8 @@ ferry_updater_target(struct ferry_updater *u, const char *path,
 		}
 		if (ferry_meta_target(md, path, out) == 0) {
 			free(cur.role);
+			if (role != NULL)
+				*role = role_name_of(u, md);
 			r = 0;
 			goto out;
 		}

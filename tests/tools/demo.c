@@ -59,10 +59,25 @@ say(const char *fmt, ...)
 	fflush(stdout);
 }
 
+/* mkdir -p: each missing component in turn. */
 static int
 mkdir_p(const char *path)
 {
-	if (mkdir(path, 0755) == -1 && errno != EEXIST)
+	char buf[4096], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return FERRY_ERR_IO;
+	}
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return FERRY_ERR_IO;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) == -1 && errno != EEXIST)
 		return FERRY_ERR_IO;
 	return 0;
 }
