@@ -33,7 +33,7 @@ struct ferry_updater_config {
 	const char *const *target_urls;	/* base URLs for target files */
 	size_t ntarget_urls;
 	unsigned max_root_rotations;	/* root versions per refresh: 256 */
-	unsigned max_delegations;	/* roles visited per lookup: 32 */
+	unsigned max_delegations;	/* delegated roles per lookup: 32 */
 	size_t root_max_length;		/* 512000 */
 	size_t timestamp_max_length;	/* 16384 */
 	size_t snapshot_max_length;	/* 2000000 */
@@ -88,7 +88,9 @@ typedef int ferry_target_cb(void *arg, const char *role,
 /*
  * Every target the repository's trusted roles list, role by role in the
  * order of the delegation search (top-level targets first), each role
- * loaded and verified as for a lookup.  A path listed by more than one
+ * loaded and verified as for a lookup.  An entry is reported only when
+ * every delegation on the chain that led to its role allows its path:
+ * what a role lists outside its delegation is never trusted.  A path listed by more than one
  * role is reported for each; the search order decides which one a lookup
  * returns.  At most max_roles roles are loaded (0: no bound); hashed-bin
  * repositories may need many.

@@ -191,10 +191,74 @@ role_name_of(const struct ferry_updater *u, const struct ferry_meta *md)
 	return "?";
 }
 
+/*
+ * Listing walks every role, so it must apply the delegation rules itself:
+ * a role's entry counts only for paths that every delegation on the chain
+ * that led to the role allows (a role listing paths outside its
+ * delegation is never asked for them in a lookup).  Each visited role is
+ * kept with the delegation that admitted it and its parent's index.
+ */
+struct listed {
+	char *role;
+	const struct ferry_role *desc;	/* NULL for top-level targets */
+	const struct ferry_meta *parent;
+	size_t up;			/* index of the parent; self at top */
+};
+
+struct pending {
+	char *role;
+	const struct ferry_role *desc;
+	const struct ferry_meta *parent;
+	size_t up;
+};
+
+/* Whether the delegation (desc in parent) admits path. */
+static int
+admits(const struct ferry_meta *parent, const struct ferry_role *desc,
+    const char *role, const char *path)
+{
+	char bin[512];
+
+	if (parent->delegations != NULL && parent->delegations->succinct)
+		return ferry_succinct_bin_name(&parent->delegations->bins, path,
+		    bin, sizeof(bin)) == 0 && strcmp(bin, role) == 0;
+	return ferry_role_matches_path(desc, path);
+}
+
+static int
+chain_admits(const struct listed *v, size_t at, const char *path)
+{
+	for (; v[at].desc != NULL; at = v[at].up)
+		if (!admits(v[at].parent, v[at].desc, v[at].role, path))
+			return 0;
+	return 1;
+}
+
+static int
+push_pending(struct pending **stack, size_t *n, size_t *cap, const char *role,
+    const struct ferry_role *desc, const struct ferry_meta *parent, size_t up)
+{
+	struct pending *ns;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		if ((ns = realloc(*stack, *cap * sizeof(*ns))) == NULL)
+			return FERRY_ERR_NOMEM;
+		*stack = ns;
+	}
+	if (((*stack)[*n].role = strdup(role)) == NULL)
+		return FERRY_ERR_NOMEM;
+	(*stack)[*n].desc = desc;
+	(*stack)[*n].parent = parent;
+	(*stack)[*n].up = up;
+	(*n)++;
+	return 0;
+}
+
 /* Every delegation of md, in order; bins expand to every bin name. */
 static int
-push_all_children(const struct ferry_meta *md, struct visit **stack,
-    size_t *n, size_t *cap)
+push_all_children(const struct ferry_meta *md, size_t up,
+    struct pending **stack, size_t *n, size_t *cap)
 {
 	const struct ferry_delegations *d = md->delegations;
 	size_t first = *n, k, last;
@@ -213,18 +277,19 @@ push_all_children(const struct ferry_meta *md, struct visit **stack,
 			    (unsigned long long)b);
 			if (w < 0 || (size_t)w >= sizeof(bin))
 				return FERRY_ERR_INVALID_ARG;
-			if ((r = push(stack, n, cap, bin, md,
-			    &d->bins.role)) != 0)
+			if ((r = push_pending(stack, n, cap, bin,
+			    &d->bins.role, md, up)) != 0)
 				return r;
 		}
 	} else {
 		for (k = 0; k < d->nroles; k++)
-			if ((r = push(stack, n, cap, d->roles[k].name, md,
-			    &d->roles[k])) != 0)
+			if ((r = push_pending(stack, n, cap, d->roles[k].name,
+			    &d->roles[k], md, up)) != 0)
 				return r;
 	}
+	/* The stack pops the last pushed first: reverse to keep order. */
 	for (k = first, last = *n; last > 0 && k < --last; k++) {
-		struct visit t = (*stack)[k];
+		struct pending t = (*stack)[k];
 
 		(*stack)[k] = (*stack)[last];
 		(*stack)[last] = t;
@@ -236,56 +301,65 @@ int
 ferry_updater_list(struct ferry_updater *u, size_t max_roles,
     ferry_target_cb *cb, void *arg, struct ferry_error *err)
 {
-	struct visit *stack = NULL, cur;
-	char **visited = NULL, **nv;
-	size_t n = 0, cap = 0, nvisited = 0, vcap = 0, i;
+	struct pending *stack = NULL, cur;
+	struct listed *seen = NULL, *ns;
+	size_t n = 0, cap = 0, nseen = 0, scap = 0, i, me;
 	struct ferry_target t;
 	struct ferry_meta *md;
 	const char *path;
 	json_t *v;
-	int r, seen;
+	int r, dup;
 
 	if (u == NULL || cb == NULL)
 		return FERRY_ERR_INVALID_ARG;
 	if (!u->refreshed && (r = ferry_updater_refresh(u, err)) != 0)
 		return r;
-	if ((r = push(&stack, &n, &cap, "targets", NULL,
-	    &u->root->roles[FERRY_META_TARGETS])) != 0)
+	if ((r = push_pending(&stack, &n, &cap, "targets", NULL, NULL, 0)) != 0)
 		goto out;
 	while (n > 0) {
 		cur = stack[--n];
-		for (seen = 0, i = 0; i < nvisited && !seen; i++)
-			seen = strcmp(visited[i], cur.role) == 0;
-		if (seen || (max_roles > 0 && nvisited >= max_roles)) {
+		for (dup = 0, i = 0; i < nseen && !dup; i++)
+			dup = strcmp(seen[i].role, cur.role) == 0;
+		if (dup) {
 			free(cur.role);
-			if (seen)
-				continue;
+			continue;
+		}
+		if (max_roles > 0 && nseen >= max_roles) {
+			free(cur.role);
 			r = ferry_error_set(err, FERRY_ERR_TOO_LARGE,
 			    "more than %zu roles to list", max_roles);
 			goto out;
 		}
-		if ((r = upd_load_targets(u, cur.role, cur.parent == NULL ?
-		    &u->root->keys : &cur.parent->delegations->keys, cur.desc,
-		    &md, err)) != 0) {
+		r = upd_load_targets(u, cur.role, cur.desc == NULL ?
+		    &u->root->keys : &cur.parent->delegations->keys,
+		    cur.desc == NULL ? &u->root->roles[FERRY_META_TARGETS] :
+		    cur.desc, &md, err);
+		if (r != 0) {
 			free(cur.role);
 			goto out;
 		}
-		if (nvisited == vcap) {
-			vcap = vcap ? vcap * 2 : 16;
-			if ((nv = realloc(visited, vcap * sizeof(*nv))) == NULL) {
+		if (nseen == scap) {
+			scap = scap ? scap * 2 : 16;
+			if ((ns = realloc(seen, scap * sizeof(*ns))) == NULL) {
 				free(cur.role);
 				r = FERRY_ERR_NOMEM;
 				goto out;
 			}
-			visited = nv;
+			seen = ns;
 		}
-		visited[nvisited++] = cur.role;
+		me = nseen++;
+		seen[me].role = cur.role;
+		seen[me].desc = cur.desc;
+		seen[me].parent = cur.parent;
+		seen[me].up = cur.desc == NULL ? me : cur.up;
 		json_object_foreach((json_t *)md->targets, path, v) {
+			if (!chain_admits(seen, me, path))
+				continue;
 			if ((r = ferry_meta_target(md, path, &t)) != 0 ||
 			    (r = cb(arg, cur.role, &t)) != 0)
 				goto out;
 		}
-		if ((r = push_all_children(md, &stack, &n, &cap)) != 0)
+		if ((r = push_all_children(md, me, &stack, &n, &cap)) != 0)
 			goto out;
 	}
 	r = 0;
@@ -293,9 +367,9 @@ ferry_updater_list(struct ferry_updater *u, size_t max_roles,
 	for (i = 0; i < n; i++)
 		free(stack[i].role);
 	free(stack);
-	for (i = 0; i < nvisited; i++)
-		free(visited[i]);
-	free(visited);
+	for (i = 0; i < nseen; i++)
+		free(seen[i].role);
+	free(seen);
 	return r;
 }
 

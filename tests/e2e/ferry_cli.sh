@@ -11,7 +11,11 @@ tool=${FERRY_TUFTOOL:-$top_builddir/ferry-tuftool}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ferry-cli.XXXXXX")
 server_pid=
 cleanup() {
-	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+	# set -e still holds in a trap: nothing here may end the script early.
+	if [ -n "$server_pid" ]; then
+		kill "$server_pid" 2>/dev/null || :
+		wait "$server_pid" 2>/dev/null || :
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM

@@ -1,0 +1,977 @@
+/*
+ * lib/updater_targets.c: target lookup through the delegation graph
+ * (specification 1.0.x, 5.6.7: preorder depth-first, terminating roles,
+ * paths and hash prefixes, TAP 15 succinct bins, a bound on the roles
+ * visited) and downloads that verify every byte before a file appears.
+ */
+#include "config.h"
+
+#include "repo.h"
+
+#include <sodium.h>
+
+#define P(...) ((const char *const []){ __VA_ARGS__, NULL })
+
+/* Pool keys for delegated roles. */
+enum { KA = K_FREE, KB, KC, KD, KE, KF };
+
+struct fx {
+	struct repo *r;
+	char client[512], dl[512], mirror[512];
+	struct ferry_updater *u;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	f->r = repo_new(1);
+	snprintf(f->dl, sizeof(f->dl), "%s/ferry-dl.XXXXXX", repo_tmpdir());
+	if (mkdtemp(f->dl) == NULL)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ferry_updater_free(f->u);
+	repo_rmtree(f->client);
+	repo_rmtree(f->dl);
+	repo_rmtree(f->mirror);
+	repo_free(f->r);
+	free(f);
+	return 0;
+}
+
+static void
+use_layout(struct fx *f, int consistent)
+{
+	f->r->consistent = consistent;
+	repo_set(repo_signed(f->r, "root"), "consistent_snapshot",
+	    json_boolean(consistent));
+}
+
+/* Publish everything and make a client trusting root v1 (not refreshed). */
+static void
+begin(struct fx *f)
+{
+	int k = R_ROOT;
+
+	repo_publish_root(f->r, &k, 1);
+	repo_publish(f->r);
+	repo_client(f->r, 1, f->client, sizeof(f->client));
+	f->u = repo_updater(f->r, f->client);
+}
+
+static void
+add(struct fx *f, const char *role, const char *path, const char *data)
+{
+	repo_add_target(f->r, role, path, data, strlen(data));
+}
+
+static int
+lookup(struct fx *f, const char *path, struct ferry_target *t,
+    struct ferry_error *err)
+{
+	ferry_error_clear(err);
+	return ferry_updater_target(f->u, path, t, err);
+}
+
+/* path is found, with the length and hashes of data. */
+static void
+expect_found(struct fx *f, const char *path, const char *data)
+{
+	struct ferry_error err;
+	struct ferry_target t;
+	json_t *want;
+	int r;
+
+	if ((r = lookup(f, path, &t, &err)) != 0)
+		fail_msg("%s: %s: %s", path, ferry_strerror(r),
+		    ferry_error_msg(&err));
+	assert_string_equal(t.path, path);
+	assert_int_equal(t.length, strlen(data));
+	want = repo_hashes(data, strlen(data));
+	if (!json_equal(want, (json_t *)t.hashes))
+		fail_msg("%s: found with other hashes than \"%s\"", path, data);
+	json_decref(want);
+}
+
+static void
+expect_not_found(struct fx *f, const char *path, struct ferry_error *err)
+{
+	struct ferry_target t;
+	int r;
+
+	if ((r = lookup(f, path, &t, err)) != FERRY_ERR_NOT_FOUND)
+		fail_msg("%s: got %s (%s), expected not found", path,
+		    ferry_strerror(r), ferry_error_msg(err));
+	assert_int_equal(err->code, FERRY_ERR_NOT_FOUND);
+}
+
+/* Whether the updater loaded role (in memory, or persisted it). */
+static int
+loaded(struct fx *f, const char *role)
+{
+	char path[1024];
+	struct stat sb;
+	int mem = ferry_updater_trusted(f->u, role) != NULL, disk;
+
+	snprintf(path, sizeof(path), "%s/%s.json", f->client, role);
+	disk = stat(path, &sb) == 0;
+	assert_int_equal(mem, disk);
+	return mem;
+}
+
+static void
+test_top_level(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+
+	add(f, "targets", "hello.txt", "hello\n");
+	add(f, "targets", "dir/a.bin", "some bytes");
+	begin(f);
+	expect_found(f, "hello.txt", "hello\n");
+	expect_found(f, "dir/a.bin", "some bytes");
+	expect_not_found(f, "missing.txt", &err);
+	assert_non_null(strstr(err.msg, "missing.txt"));
+	expect_not_found(f, "dir/b.bin", &err);
+}
+
+/* Preorder depth-first: a role, then its children, then its siblings. */
+static void
+test_search_order(void **state)
+{
+	struct fx *f = *state;
+
+	repo_delegate(f->r, "targets", "A", KA, 0, P("f/*"), NULL);
+	repo_delegate(f->r, "targets", "B", KB, 0, P("f/*"), NULL);
+	repo_delegate(f->r, "A", "A1", KC, 0, P("f/*"), NULL);
+	add(f, "targets", "f/w", "top w");
+	add(f, "A", "f/w", "A w");
+	add(f, "A", "f/y", "A y");
+	add(f, "A1", "f/x", "A1 x");
+	add(f, "B", "f/x", "B x");
+	add(f, "B", "f/y", "B y");
+	add(f, "B", "f/z", "B z");
+	begin(f);
+	expect_found(f, "f/w", "top w");
+	expect_found(f, "f/x", "A1 x");
+	expect_found(f, "f/y", "A y");
+	expect_found(f, "f/z", "B z");
+}
+
+static void
+test_terminating(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+
+	/* A terminating role without the target hides a later sibling. */
+	repo_delegate(f->r, "targets", "T", KA, 1, P("t/*"), NULL);
+	repo_delegate(f->r, "targets", "S", KB, 0, P("t/*"), NULL);
+	add(f, "S", "t/x", "S x");
+	/* ... and the later siblings of its ancestors. */
+	repo_delegate(f->r, "targets", "P", KC, 0, P("u/*"), NULL);
+	repo_delegate(f->r, "P", "PT", KD, 1, P("u/*"), NULL);
+	repo_delegate(f->r, "targets", "Q", KE, 0, P("u/*"), NULL);
+	add(f, "Q", "u/x", "Q x");
+	/* Without the flag, the search goes on. */
+	repo_delegate(f->r, "targets", "W", KF, 0, P("w/*"), NULL);
+	repo_delegate(f->r, "targets", "X", KA, 0, P("w/*"), NULL);
+	add(f, "X", "w/x", "X x");
+	begin(f);
+	expect_not_found(f, "t/x", &err);
+	assert_true(loaded(f, "T"));
+	assert_false(loaded(f, "S"));
+	expect_not_found(f, "u/x", &err);
+	assert_true(loaded(f, "PT"));
+	assert_false(loaded(f, "Q"));
+	expect_found(f, "w/x", "X x");
+}
+
+/* A role is asked only for the paths delegated to it (plain layout). */
+static void
+test_outside_paths(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+
+	use_layout(f, 0);
+	repo_delegate(f->r, "targets", "apps", KA, 0, P("apps/*"), NULL);
+	add(f, "apps", "apps/a", "app a");
+	add(f, "apps", "other/x", "not apps' to sign");
+	begin(f);
+	expect_not_found(f, "other/x", &err);
+	assert_false(loaded(f, "apps"));
+	expect_found(f, "apps/a", "app a");
+	assert_true(loaded(f, "apps"));
+	expect_not_found(f, "other/x", &err);
+}
+
+static void
+path_hash(const char *path, char *hex)
+{
+	unsigned char dg[FERRY_HASH_MAX];
+	size_t n;
+
+	assert_int_equal(ferry_hash_buf(FERRY_HASH_SHA256, path, strlen(path),
+	    dg, &n), 0);
+	ferry_hex_encode(dg, n, hex);
+}
+
+static void
+test_hash_prefixes(void **state)
+{
+	struct fx *f = *state;
+	char hex[2 * FERRY_HASH_MAX + 1], mine[3], other[3];
+
+	path_hash("p/file.bin", hex);
+	snprintf(mine, sizeof(mine), "%.2s", hex);
+	snprintf(other, sizeof(other), "%c%c", hex[0] == '0' ? '1' : '0',
+	    hex[1]);
+	repo_delegate(f->r, "targets", "h-other", KA, 0, NULL, P(other));
+	repo_delegate(f->r, "targets", "h-mine", KB, 0, NULL, P("f", mine));
+	add(f, "h-other", "p/file.bin", "wrong bin");
+	add(f, "h-mine", "p/file.bin", "right bin");
+	begin(f);
+	expect_found(f, "p/file.bin", "right bin");
+	assert_false(loaded(f, "h-other"));
+	assert_true(loaded(f, "h-mine"));
+}
+
+/* TAP 15: the bin is the first bits of SHA-256(path), computed here. */
+static void
+bins_case(struct fx *f, unsigned bits)
+{
+	static const char *const paths[] = {
+		"a.txt", "b/c.txt", "d/e/f.bin", "g", "h/i"
+	};
+	unsigned char dg[FERRY_HASH_MAX];
+	char name[32], decoy[32];
+	unsigned bin, nbins = 1u << bits;
+	size_t i, k, n;
+
+	repo_bins(f->r, "targets", "bin", bits, KA);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(ferry_hash_buf(FERRY_HASH_SHA256, paths[i],
+		    strlen(paths[i]), dg, &n), 0);
+		bin = (unsigned)dg[0] >> (8 - bits);
+		snprintf(name, sizeof(name), "bin-%x", bin);
+		snprintf(decoy, sizeof(decoy), "bin-%x", (bin + 1) % nbins);
+		add(f, name, paths[i], paths[i]);
+		add(f, decoy, paths[i], "decoy");
+	}
+	begin(f);
+	expect_found(f, paths[0], paths[0]);
+	for (k = 0, i = 0; i < nbins; i++) {
+		snprintf(name, sizeof(name), "bin-%x", (unsigned)i);
+		k += (size_t)loaded(f, name);
+	}
+	assert_int_equal(k, 1);
+	for (i = 1; i < 5; i++)
+		expect_found(f, paths[i], paths[i]);
+}
+
+static void
+test_succinct_bins_2(void **state)
+{
+	bins_case(*state, 2);
+}
+
+static void
+test_succinct_bins_3(void **state)
+{
+	bins_case(*state, 3);
+}
+
+/*
+ * max_delegations bounds the delegated roles visited (python-tuf's
+ * meaning: the top-level targets is not counted).
+ */
+static void
+test_max_delegations(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_updater_config cfg;
+	struct ferry_error err;
+
+	repo_delegate(f->r, "targets", "d1", KA, 0, P("c/*"), NULL);
+	repo_delegate(f->r, "d1", "d2", KB, 0, P("c/*"), NULL);
+	repo_delegate(f->r, "d2", "d3", KC, 0, P("c/*"), NULL);
+	repo_delegate(f->r, "d3", "d4", KD, 0, P("c/*"), NULL);
+	add(f, "d2", "c/two", "two");
+	add(f, "d3", "c/three", "three");
+	add(f, "d4", "c/four", "four");
+	begin(f);
+	ferry_updater_free(f->u);
+	repo_config(f->r, f->client, &cfg);
+	cfg.max_delegations = 2;
+	f->u = repo_updater_cfg(&cfg);
+	expect_not_found(f, "c/three", &err);
+	assert_non_null(strstr(err.msg, "limit"));
+	assert_true(loaded(f, "d2"));
+	assert_false(loaded(f, "d3"));
+	expect_not_found(f, "c/four", &err);
+	assert_false(loaded(f, "d3"));
+	expect_found(f, "c/two", "two");
+}
+
+static void
+test_cycle(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+
+	repo_delegate(f->r, "targets", "A", KA, 0, P("c/*"), NULL);
+	repo_delegate(f->r, "A", "B", KB, 0, P("c/*"), NULL);
+	repo_delegate(f->r, "B", "A", KA, 0, P("c/*"), NULL);
+	add(f, "B", "c/b", "in B");
+	begin(f);
+	/* Ends because every role was seen, not at the bound. */
+	expect_not_found(f, "c/none", &err);
+	assert_null(strstr(err.msg, "limit"));
+	expect_found(f, "c/b", "in B");
+}
+
+/*
+ * "release" is delegated by parent-a (key A, paths under team-a/) and by
+ * parent-b (key B, under team-b/), but signed with A's key only: it speaks
+ * for team-a, never for team-b, whichever delegation loaded it first.
+ */
+static void
+diamond_repo(struct fx *f)
+{
+	repo_delegate(f->r, "targets", "parent-a", KA, 0,
+	    P("team-a/*", "team-b/*"), NULL);
+	repo_delegate(f->r, "targets", "parent-b", KB, 0,
+	    P("team-a/*", "team-b/*"), NULL);
+	repo_delegate(f->r, "parent-a", "release", KC, 0, P("team-a/*"), NULL);
+	repo_delegate(f->r, "parent-b", "release", KD, 0, P("team-b/*"), NULL);
+	add(f, "release", "team-a/app", "a's app");
+	add(f, "release", "team-b/app", "b's app, signed by a");
+}
+
+static void
+test_diamond(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+	struct ferry_target t;
+	int both[] = { KC, KD };
+
+	diamond_repo(f);
+	begin(f);
+	expect_found(f, "team-a/app", "a's app");
+	assert_int_equal(lookup(f, "team-b/app", &t, &err),
+	    FERRY_ERR_THRESHOLD);
+	/* A new updater, nothing cached in memory: team-b first. */
+	ferry_updater_free(f->u);
+	f->u = repo_updater(f->r, f->client);
+	assert_int_equal(lookup(f, "team-b/app", &t, &err),
+	    FERRY_ERR_THRESHOLD);
+	expect_found(f, "team-a/app", "a's app");
+	assert_int_equal(lookup(f, "team-b/app", &t, &err),
+	    FERRY_ERR_THRESHOLD);
+	/* Signed by both keys, it speaks for both teams. */
+	repo_signers(f->r, "release", both, 2);
+	repo_bump(f->r, "release");
+	repo_bump(f->r, "snapshot");
+	repo_bump(f->r, "timestamp");
+	repo_publish(f->r);
+	ferry_updater_free(f->u);
+	f->u = repo_updater(f->r, f->client);
+	expect_found(f, "team-b/app", "b's app, signed by a");
+	expect_found(f, "team-a/app", "a's app");
+}
+
+static void
+test_delegated_threshold(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+	struct ferry_target t;
+	json_t *d;
+	int both[] = { KA, KB };
+
+	repo_delegate(f->r, "targets", "apps", KA, 0, P("apps/*"), NULL);
+	d = repo_delegation(f->r, "targets", "apps");
+	json_array_append_new(json_object_get(d, "keyids"),
+	    json_string(repo_keyid(f->r, KB)));
+	repo_set(d, "threshold", json_integer(2));
+	repo_set(json_object_get(repo_delegations(f->r, "targets"), "keys"),
+	    repo_keyid(f->r, KB), repo_pubkey(f->r, KB));
+	add(f, "apps", "apps/a", "app a");
+	begin(f);
+	assert_int_equal(lookup(f, "apps/a", &t, &err), FERRY_ERR_THRESHOLD);
+	assert_false(loaded(f, "apps"));
+	repo_signers(f->r, "apps", both, 2);
+	repo_bump(f->r, "apps");
+	repo_bump(f->r, "snapshot");
+	repo_bump(f->r, "timestamp");
+	repo_publish(f->r);
+	ferry_updater_free(f->u);
+	f->u = repo_updater(f->r, f->client);
+	expect_found(f, "apps/a", "app a");
+}
+
+/* Bump each role named, then publish. */
+static void
+bump_publish(struct fx *f, const char *const *roles)
+{
+	for (; *roles != NULL; roles++)
+		repo_bump(f->r, *roles);
+	repo_publish(f->r);
+}
+
+/* The client's copy of role is byte-identical to what the mirror serves. */
+static void
+expect_served(struct fx *f, const char *file, const char *role)
+{
+	unsigned char *mine, *theirs;
+	char path[1024];
+	size_t n1, n2;
+
+	snprintf(path, sizeof(path), "%s/%s", f->client, file);
+	assert_non_null(mine = repo_read(path, &n1));
+	repo_path(f->r, role, path, sizeof(path));
+	assert_non_null(theirs = repo_read(path, &n2));
+	assert_int_equal(n1, n2);
+	assert_memory_equal(mine, theirs, n1);
+	free(mine);
+	free(theirs);
+}
+
+/* A delegated role moves on; the local copy is used while still current. */
+static void
+test_delegated_updates(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	uint64_t before;
+
+	repo_delegate(f->r, "targets", "apps", KA, 0, P("apps/*"), NULL);
+	add(f, "apps", "apps/a", "app a");
+	begin(f);
+	expect_found(f, "apps/a", "app a");
+	add(f, "apps", "apps/b", "app b");
+	bump_publish(f, P("apps", "snapshot", "timestamp"));
+	assert_int_equal(ferry_updater_refresh(f->u, &err), 0);
+	expect_found(f, "apps/b", "app b");
+	assert_int_equal(ferry_updater_trusted(f->u, "apps")->version, 2);
+	expect_served(f, "apps.json", "apps");
+	/* A new updater finds apps v2 on disk and fetches nothing for it. */
+	ferry_updater_free(f->u);
+	f->u = repo_updater(f->r, f->client);
+	assert_int_equal(ferry_updater_refresh(f->u, &err), 0);
+	before = ferry_updater_bytes(f->u);
+	expect_found(f, "apps/b", "app b");
+	assert_true(ferry_updater_bytes(f->u) == before);
+}
+
+static void
+test_delegated_expired(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+	struct ferry_target t;
+
+	repo_delegate(f->r, "targets", "apps", KA, 0, P("apps/*"), NULL);
+	add(f, "apps", "apps/a", "app a");
+	repo_set_expires(f->r, "apps", REPO_NOW);
+	begin(f);
+	assert_int_equal(lookup(f, "apps/a", &t, &err), FERRY_ERR_EXPIRED);
+	assert_false(loaded(f, "apps"));
+}
+
+static void
+test_delegated_hash_mismatch(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+	struct ferry_target t;
+
+	f->r->snap_hashes = 1;
+	repo_delegate(f->r, "targets", "apps", KA, 0, P("apps/*"), NULL);
+	add(f, "apps", "apps/a", "app a");
+	begin(f);
+	/* Re-signed after the snapshot hashed it: same length, new bytes. */
+	repo_set_expires(f->r, "apps", REPO_NOW + 364 * REPO_DAY);
+	repo_write(f->r, "apps");
+	assert_int_equal(lookup(f, "apps/a", &t, &err),
+	    FERRY_ERR_HASH_MISMATCH);
+	assert_false(loaded(f, "apps"));
+}
+
+/* A role name is one quoted file name: it cannot leave the directory. */
+static void
+test_role_name_quoted(void **state)
+{
+	struct fx *f = *state;
+	char path[1024];
+	struct stat sb;
+
+	repo_delegate(f->r, "targets", "../escape", KA, 0, P("e/*"), NULL);
+	repo_delegate(f->r, "targets", "a/b", KB, 0, P("e/*"), NULL);
+	add(f, "a/b", "e/x", "in a/b");
+	begin(f);
+	expect_found(f, "e/x", "in a/b");
+	assert_non_null(ferry_updater_trusted(f->u, "../escape"));
+	expect_served(f, "..%2Fescape.json", "../escape");
+	expect_served(f, "a%2Fb.json", "a/b");
+	snprintf(path, sizeof(path), "%s/../escape.json", f->client);
+	assert_int_not_equal(stat(path, &sb), 0);
+	snprintf(path, sizeof(path), "%s/a", f->client);
+	assert_int_not_equal(stat(path, &sb), 0);
+}
+
+/* What ferry_updater_list() reported, in order. */
+struct listing {
+	size_t n;
+	char line[32][128];	/* "role path" */
+};
+
+static int
+collect(void *arg, const char *role, const struct ferry_target *t)
+{
+	struct listing *l = arg;
+
+	assert_true(l->n < 32);
+	snprintf(l->line[l->n++], sizeof(l->line[0]), "%s %s", role,
+	    t->path);
+	return 0;
+}
+
+static void
+expect_listing(const struct listing *l, const char *const *want)
+{
+	size_t i;
+
+	for (i = 0; want[i] != NULL && i < l->n; i++)
+		if (strcmp(l->line[i], want[i]) != 0)
+			break;
+	if (want[i] != NULL || i != l->n)
+		fail_msg("listing differs at entry %zu: got \"%s\", expected "
+		    "\"%s\"", i, i < l->n ? l->line[i] : "(end)",
+		    want[i] != NULL ? want[i] : "(end)");
+}
+
+static void
+test_find_and_list(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	struct ferry_target t;
+	struct listing l = { 0 };
+	const char *role = NULL;
+
+	repo_delegate(f->r, "targets", "A", KA, 0, P("f/*"), NULL);
+	repo_delegate(f->r, "targets", "B", KB, 0, P("f/*"), NULL);
+	repo_delegate(f->r, "A", "A1", KC, 0, P("f/*"), NULL);
+	add(f, "targets", "f/w", "top w");
+	add(f, "A", "f/w", "A w");
+	add(f, "A", "f/y", "A y");
+	add(f, "A1", "f/x", "A1 x");
+	add(f, "B", "f/x", "B x");
+	add(f, "B", "f/z", "B z");
+	begin(f);
+	assert_int_equal(ferry_updater_find(f->u, "f/x", &t, &role, &err), 0);
+	assert_string_equal(role, "A1");
+	assert_int_equal(ferry_updater_find(f->u, "f/w", &t, &role, &err), 0);
+	assert_string_equal(role, "targets");
+	assert_int_equal(ferry_updater_find(f->u, "f/z", &t, &role, &err), 0);
+	assert_string_equal(role, "B");
+	assert_int_equal(ferry_updater_list(f->u, 0, collect, &l, &err), 0);
+	expect_listing(&l, P("targets f/w", "A f/w", "A f/y", "A1 f/x",
+	    "B f/x", "B f/z"));
+	l.n = 0;
+	assert_int_equal(ferry_updater_list(f->u, 2, collect, &l, &err),
+	    FERRY_ERR_TOO_LARGE);
+}
+
+/*
+ * A listing holds what a lookup could return: a role's entries outside the
+ * paths delegated to it (or to a role above it) are trusted by no one.
+ */
+static void
+test_list_outside_paths(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	struct listing l = { 0 };
+
+	repo_delegate(f->r, "targets", "apps", KA, 0, P("apps/*"), NULL);
+	repo_delegate(f->r, "targets", "P", KB, 0, P("p/*"), NULL);
+	repo_delegate(f->r, "P", "C", KC, 0, P("p/*", "q/*"), NULL);
+	add(f, "targets", "top.txt", "top");
+	add(f, "apps", "apps/a", "app a");
+	add(f, "apps", "other/x", "not apps' to sign");
+	add(f, "C", "p/1", "p one");
+	add(f, "C", "q/1", "not C's either");
+	begin(f);
+	expect_not_found(f, "other/x", &err);
+	expect_not_found(f, "q/1", &err);
+	assert_int_equal(ferry_updater_list(f->u, 0, collect, &l, &err), 0);
+	expect_listing(&l, P("targets top.txt", "apps apps/a", "C p/1"));
+}
+
+/* Downloads. */
+
+static char blob[3000];
+
+static void
+fill_blob(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(blob) - 1; i++)
+		blob[i] = (char)('a' + i % 26);
+	blob[sizeof(blob) - 1] = '\0';
+}
+
+static int
+download(struct fx *f, const struct ferry_target *t, const char *name,
+    struct ferry_error *err)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dl, name);
+	ferry_error_clear(err);
+	return ferry_updater_download(f->u, t, path, err);
+}
+
+static void
+get(struct fx *f, const char *path, struct ferry_target *t)
+{
+	struct ferry_error err;
+	int r;
+
+	if ((r = lookup(f, path, t, &err)) != 0)
+		fail_msg("%s: %s", path, ferry_error_msg(&err));
+}
+
+/* The download directory holds exactly the file name (or nothing). */
+static void
+expect_dl(struct fx *f, const char *name, const void *data, size_t len)
+{
+	struct dirent *de;
+	unsigned char *buf;
+	char path[1024];
+	size_t n = 0, got;
+	DIR *d;
+
+	assert_non_null(d = opendir(f->dl));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		if (name == NULL || strcmp(de->d_name, name) != 0)
+			fail_msg("stray file %s in the download directory",
+			    de->d_name);
+	}
+	closedir(d);
+	assert_int_equal(n, name != NULL);
+	if (name == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", f->dl, name);
+	assert_non_null(buf = repo_read(path, &got));
+	assert_int_equal(got, len);
+	assert_memory_equal(buf, data, len);
+	free(buf);
+}
+
+/* With consistent snapshots only DIR/HASH.NAME is served, and is used. */
+static void
+test_download_consistent(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_updater_config cfg;
+	struct ferry_error err;
+	struct ferry_target t;
+	char path[1024];
+	struct stat sb;
+
+	repo_add_target(f->r, "targets", "dir/file.bin", blob, strlen(blob));
+	snprintf(path, sizeof(path), "%s/dir/file.bin", f->r->tgt);
+	assert_int_not_equal(stat(path, &sb), 0);
+	begin(f);
+	get(f, "dir/file.bin", &t);
+	assert_int_equal(download(f, &t, "file.bin", &err), 0);
+	expect_dl(f, "file.bin", blob, strlen(blob));
+	/* Told not to prefix, the client asks for the plain name. */
+	ferry_updater_free(f->u);
+	repo_config(f->r, f->client, &cfg);
+	cfg.prefix_targets_with_hash = 0;
+	f->u = repo_updater_cfg(&cfg);
+	get(f, "dir/file.bin", &t);
+	assert_int_equal(download(f, &t, "again.bin", &err),
+	    FERRY_ERR_NOT_FOUND);
+	expect_dl(f, "file.bin", blob, strlen(blob));
+}
+
+static void
+test_download_plain(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+	struct ferry_target t;
+
+	use_layout(f, 0);
+	repo_add_target(f->r, "targets", "dir/file.bin", blob, strlen(blob));
+	begin(f);
+	get(f, "dir/file.bin", &t);
+	assert_int_equal(download(f, &t, "file.bin", &err), 0);
+	expect_dl(f, "file.bin", blob, strlen(blob));
+}
+
+static void
+test_download_empty(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+	struct ferry_target t;
+	char path[1024];
+
+	repo_add_target(f->r, "targets", "empty", "", 0);
+	begin(f);
+	get(f, "empty", &t);
+	assert_int_equal(t.length, 0);
+	assert_int_equal(download(f, &t, "empty", &err), 0);
+	expect_dl(f, "empty", "", 0);
+	snprintf(path, sizeof(path), "%s/empty", f->dl);
+	assert_int_equal(ferry_updater_is_cached(&t, path), 1);
+}
+
+/* The served bytes are data with the last byte changed and len bytes. */
+static void
+serve_bad(struct fx *f, const char *base, const char *path, size_t len)
+{
+	char *bad = malloc(len + 1);
+
+	assert_non_null(bad);
+	memcpy(bad, blob, len < strlen(blob) ? len : strlen(blob));
+	if (len > strlen(blob))
+		memset(bad + strlen(blob), 'x', len - strlen(blob));
+	if (len == strlen(blob))
+		bad[len - 1] ^= 1;
+	repo_serve_at(f->r, base, "targets", path, bad, len);
+	free(bad);
+}
+
+static void
+bad_download_case(struct fx *f, size_t len, int code, int alt)
+{
+	struct ferry_error err;
+	struct ferry_target t;
+	int r;
+
+	repo_add_target(f->r, "targets", "file.bin", blob, strlen(blob));
+	serve_bad(f, f->r->tgt, "file.bin", len);
+	begin(f);
+	get(f, "file.bin", &t);
+	r = download(f, &t, "file.bin", &err);
+	if (r != code && r != alt)
+		fail_msg("download: got %s (%s), expected %s",
+		    ferry_strerror(r), ferry_error_msg(&err),
+		    ferry_strerror(code));
+	expect_dl(f, NULL, NULL, 0);
+}
+
+static void
+test_download_bad_byte(void **state)
+{
+	bad_download_case(*state, strlen(blob), FERRY_ERR_HASH_MISMATCH,
+	    FERRY_ERR_HASH_MISMATCH);
+}
+
+static void
+test_download_longer(void **state)
+{
+	bad_download_case(*state, strlen(blob) + 1, FERRY_ERR_TOO_LARGE,
+	    FERRY_ERR_LENGTH_MISMATCH);
+}
+
+static void
+test_download_shorter(void **state)
+{
+	bad_download_case(*state, strlen(blob) - 1, FERRY_ERR_LENGTH_MISMATCH,
+	    FERRY_ERR_LENGTH_MISMATCH);
+}
+
+/* Endless data: far more than the signed length is refused unread. */
+static void
+test_download_endless(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+	struct ferry_target t;
+	size_t big = 4u << 20;
+	uint64_t before;
+	char *buf;
+
+	repo_add_target(f->r, "targets", "file.bin", blob, strlen(blob));
+	assert_non_null(buf = malloc(big));
+	memset(buf, 'x', big);
+	repo_serve(f->r, "targets", "file.bin", buf, big);
+	free(buf);
+	begin(f);
+	get(f, "file.bin", &t);
+	before = ferry_updater_bytes(f->u);
+	assert_int_equal(download(f, &t, "file.bin", &err),
+	    FERRY_ERR_TOO_LARGE);
+	assert_true(ferry_updater_bytes(f->u) - before <= t.length + 1);
+	expect_dl(f, NULL, NULL, 0);
+}
+
+/* A target as the caller keeps it beyond the metadata it came from. */
+struct kept_target {
+	struct ferry_target t;
+	char *path;
+	json_t *hashes;
+};
+
+static void
+keep_target(const struct ferry_target *t, struct kept_target *k)
+{
+	k->t = *t;
+	assert_non_null(k->t.path = k->path = strdup(t->path));
+	assert_non_null(k->t.hashes = k->hashes = json_deep_copy(t->hashes));
+	k->t.custom = NULL;
+}
+
+static void
+test_download_keeps_good(void **state)
+{
+	struct fx *f = *state;
+	struct kept_target good;
+	struct ferry_error err = { 0 };
+	struct ferry_target t;
+	char path[1024], v2[] = "version two of the app";
+	struct stat before, after;
+
+	repo_add_target(f->r, "targets", "app.bin", blob, strlen(blob));
+	begin(f);
+	get(f, "app.bin", &t);
+	assert_int_equal(download(f, &t, "app.bin", &err), 0);
+	keep_target(&t, &good);
+	snprintf(path, sizeof(path), "%s/app.bin", f->dl);
+	assert_int_equal(ferry_updater_is_cached(&good.t, path), 1);
+	assert_int_equal(stat(path, &before), 0);
+
+	/* v2 is signed, but a mirror serves it corrupted. */
+	repo_add_target(f->r, "targets", "app.bin", v2, strlen(v2));
+	v2[0] = 'V';
+	repo_serve(f->r, "targets", "app.bin", v2, strlen(v2));
+	repo_bump(f->r, "targets");
+	repo_bump(f->r, "snapshot");
+	repo_bump(f->r, "timestamp");
+	repo_publish(f->r);
+	assert_int_equal(ferry_updater_refresh(f->u, &err), 0);
+	get(f, "app.bin", &t);
+	assert_int_equal(t.length, strlen(v2));
+	assert_int_equal(download(f, &t, "app.bin", &err),
+	    FERRY_ERR_HASH_MISMATCH);
+	expect_dl(f, "app.bin", blob, strlen(blob));
+	assert_int_equal(stat(path, &after), 0);
+	assert_true(before.st_ino == after.st_ino);
+	assert_int_equal(ferry_updater_is_cached(&good.t, path), 1);
+	assert_int_equal(ferry_updater_is_cached(&t, path), 0);
+
+	/* One byte changed: no longer the cached target. */
+	blob[100] ^= 1;
+	repo_write_file(path, blob, strlen(blob));
+	blob[100] ^= 1;
+	assert_int_equal(ferry_updater_is_cached(&good.t, path), 0);
+	/* One byte more: neither. */
+	blob[sizeof(blob) - 1] = 'z';
+	repo_write_file(path, blob, sizeof(blob));
+	blob[sizeof(blob) - 1] = '\0';
+	assert_int_equal(ferry_updater_is_cached(&good.t, path), 0);
+	snprintf(path, sizeof(path), "%s/missing", f->dl);
+	assert_int_equal(ferry_updater_is_cached(&good.t, path), 0);
+	free(good.path);
+	json_decref(good.hashes);
+}
+
+static void
+test_target_mirror_failover(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_updater_config cfg;
+	struct ferry_error err;
+	struct ferry_target t;
+	const char *urls[2];
+
+	repo_add_target(f->r, "targets", "dir/file.bin", blob, strlen(blob));
+	snprintf(f->mirror, sizeof(f->mirror), "%s/ferry-tmirror.XXXXXX",
+	    repo_tmpdir());
+	assert_non_null(mkdtemp(f->mirror));
+	serve_bad(f, f->mirror, "dir/file.bin", strlen(blob));
+	begin(f);
+	ferry_updater_free(f->u);
+	repo_config(f->r, f->client, &cfg);
+	urls[0] = f->mirror;
+	urls[1] = f->r->tgt;
+	cfg.target_urls = urls;
+	cfg.ntarget_urls = 2;
+	f->u = repo_updater_cfg(&cfg);
+	get(f, "dir/file.bin", &t);
+	assert_int_equal(download(f, &t, "file.bin", &err), 0);
+	expect_dl(f, "file.bin", blob, strlen(blob));
+	/* Both bad: the error names both, and nothing new appears. */
+	serve_bad(f, f->r->tgt, "dir/file.bin", strlen(blob));
+	assert_int_equal(download(f, &t, "other.bin", &err),
+	    FERRY_ERR_HASH_MISMATCH);
+	if (strstr(err.msg, f->mirror) == NULL ||
+	    strstr(err.msg, f->r->tgt) == NULL)
+		fail_msg("error does not name both mirrors: %s", err.msg);
+	expect_dl(f, "file.bin", blob, strlen(blob));
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_top_level),
+		T(test_search_order),
+		T(test_terminating),
+		T(test_outside_paths),
+		T(test_hash_prefixes),
+		T(test_succinct_bins_2),
+		T(test_succinct_bins_3),
+		T(test_max_delegations),
+		T(test_cycle),
+		T(test_diamond),
+		T(test_delegated_threshold),
+		T(test_delegated_updates),
+		T(test_delegated_expired),
+		T(test_delegated_hash_mismatch),
+		T(test_role_name_quoted),
+		T(test_find_and_list),
+		T(test_list_outside_paths),
+		T(test_download_consistent),
+		T(test_download_plain),
+		T(test_download_empty),
+		T(test_download_bad_byte),
+		T(test_download_longer),
+		T(test_download_shorter),
+		T(test_download_endless),
+		T(test_download_keeps_good),
+		T(test_target_mirror_failover),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	fill_blob();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
