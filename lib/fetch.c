@@ -530,15 +530,21 @@ static int
 http_timeout(struct ferry_fetcher *f, const char *where, int64_t deadline,
     struct ferry_error *err)
 {
-	curl_off_t connected = 0;
+	curl_off_t connected = 0, pretransfer = 0;
 
 	/* libcurl's clock started after ours, so ours is never behind. */
 	if (now_ms() >= deadline)
 		return ferry_error_set(err, FERRY_ERR_TIMEOUT,
 		    "%s: not finished within %" PRIu32 " s", where,
 		    f->opts.total_timeout);
+	/*
+	 * A reused connection reports a connect time of 0; only when the
+	 * request was never even sent did the connection not happen.
+	 */
 	if (curl_easy_getinfo(f->curl, CURLINFO_CONNECT_TIME_T, &connected) ==
-	    CURLE_OK && connected == 0)
+	    CURLE_OK && connected == 0 &&
+	    curl_easy_getinfo(f->curl, CURLINFO_PRETRANSFER_TIME_T,
+	    &pretransfer) == CURLE_OK && pretransfer == 0)
 		return ferry_error_set(err, FERRY_ERR_TIMEOUT,
 		    "%s: no connection within %" PRIu32 " s", where,
 		    f->opts.connect_timeout);

@@ -18,8 +18,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -59,6 +64,12 @@ struct repo {
 	int consistent;		/* root's consistent_snapshot */
 	int snap_hashes;	/* snapshot lists lengths and hashes: off */
 	int ts_hashes;		/* timestamp lists them: on */
+	/* repo_http_start(): tests/e2e/repo_server.py serving DIR. */
+	pid_t http_pid;		/* 0: none */
+	int http_in, http_out;	/* its stdin (closing it stops it), stdout */
+	char http_base[64];	/* "http://127.0.0.1:PORT" */
+	char http_meta[128], http_tgt[128];
+	const char *http_murl[1], *http_turl[1];
 };
 
 static inline const char *
@@ -674,6 +685,218 @@ repo_free(struct repo *r)
 		ferry_seckey_free(r->key[i]);
 	repo_rmtree(r->dir);
 	free(r);
+}
+
+/*
+ * Serving the repository over HTTP: tests/e2e/repo_server.py on 127.0.0.1
+ * (an ephemeral port), serving DIR, so BASE/metadata and BASE/targets are
+ * the mirror URLs.  The server misbehaves on chosen paths as DIR/.attacks
+ * says (repo_attack()) and records what it sent in DIR/.served
+ * (repo_served()).  Nothing leaves the loopback interface.
+ */
+#define REPO_PYTHON "/usr/bin/python3"
+
+/* Fetch limits for tests: short, but sane for loopback. */
+#define REPO_HTTP_MIN_SPEED 1024	/* bytes/s ... */
+#define REPO_HTTP_LOW_SPEED_TIME 2	/* ... for this many seconds */
+#define REPO_HTTP_TOTAL_TIMEOUT 20
+#define REPO_HTTP_CONNECT_TIMEOUT 5
+
+/* The first line of fd, the port, within 30 s; 0 if none. */
+static inline int
+repo_http_read_port(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char line[32];
+	size_t n = 0;
+	ssize_t k;
+
+	while (n < sizeof(line) - 1) {
+		if (poll(&pfd, 1, 30000) != 1)
+			return 0;
+		if ((k = read(fd, line + n, 1)) == -1 && errno == EINTR)
+			continue;
+		if (k != 1)
+			return 0;
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	return atoi(line);
+}
+
+/*
+ * Start the server on DIR (the script is found through $top_srcdir, which
+ * the harness exports; "." otherwise).  Returns the base URL,
+ * "http://127.0.0.1:PORT", or NULL when Debian's python3 is missing (the
+ * caller skips).  Any other failure is an assertion.  repo_http_stop()
+ * stops it; call it before repo_free().
+ */
+static inline const char *
+repo_http_start(struct repo *r)
+{
+	const char *top = getenv("top_srcdir");
+	char script[4096];
+	int in[2], out[2], port;
+
+	assert_true(r->http_pid == 0);
+	if (access(REPO_PYTHON, X_OK) != 0) {
+		print_message("no %s: HTTP tests skipped\n", REPO_PYTHON);
+		return NULL;
+	}
+	snprintf(script, sizeof(script), "%s/tests/e2e/repo_server.py",
+	    top != NULL ? top : ".");
+	if (access(script, R_OK) != 0)
+		fail_msg("%s: %s (set top_srcdir)", script, strerror(errno));
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	if ((r->http_pid = fork()) == -1)
+		fail_msg("fork: %s", strerror(errno));
+	if (r->http_pid == 0) {
+		/* dup2() clears close-on-exec on the copies. */
+		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1)
+			_exit(126);
+		execl(REPO_PYTHON, "python3", script, r->dir, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	r->http_in = in[1];
+	r->http_out = out[0];
+	if ((port = repo_http_read_port(r->http_out)) <= 0 || port > 65535)
+		fail_msg("repo_server.py did not report a port");
+	snprintf(r->http_base, sizeof(r->http_base), "http://127.0.0.1:%d",
+	    port);
+	snprintf(r->http_meta, sizeof(r->http_meta), "%s/metadata",
+	    r->http_base);
+	snprintf(r->http_tgt, sizeof(r->http_tgt), "%s/targets", r->http_base);
+	r->http_murl[0] = r->http_meta;
+	r->http_turl[0] = r->http_tgt;
+	return r->http_base;
+}
+
+/* Stop the server (by its pid) if one runs; safe to call again. */
+static inline void
+repo_http_stop(struct repo *r)
+{
+	if (r == NULL || r->http_pid <= 0)
+		return;
+	close(r->http_in);
+	(void)kill(r->http_pid, SIGTERM);
+	while (waitpid(r->http_pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	close(r->http_out);
+	r->http_pid = 0;
+	r->http_in = r->http_out = -1;
+}
+
+/*
+ * repo_config() with the server as the one metadata and target mirror
+ * instead of the directories, and the short fetch limits above.
+ */
+static inline void
+repo_http_config(struct repo *r, const char *client,
+    struct ferry_updater_config *cfg)
+{
+	assert_true(r->http_pid > 0);
+	repo_config(r, client, cfg);
+	cfg->metadata_urls = r->http_murl;
+	cfg->target_urls = r->http_turl;
+	cfg->fetch.min_speed = REPO_HTTP_MIN_SPEED;
+	cfg->fetch.low_speed_time = REPO_HTTP_LOW_SPEED_TIME;
+	cfg->fetch.total_timeout = REPO_HTTP_TOTAL_TIMEOUT;
+	cfg->fetch.connect_timeout = REPO_HTTP_CONNECT_TIMEOUT;
+}
+
+static inline struct ferry_updater *
+repo_http_updater(struct repo *r, const char *client)
+{
+	struct ferry_updater_config cfg;
+
+	repo_http_config(r, client, &cfg);
+	return repo_updater_cfg(&cfg);
+}
+
+/*
+ * From now on the server answers path (relative to DIR, such as
+ * "metadata/timestamp.json") as mode says: "endless", "drip",
+ * "lie-length", "500" or "hang" (see repo_server.py); NULL serves it
+ * normally again.
+ */
+static inline void
+repo_attack(struct repo *r, const char *path, const char *mode)
+{
+	char file[1024];
+	json_t *a;
+	char *s;
+
+	snprintf(file, sizeof(file), "%s/.attacks", r->dir);
+	if ((a = json_load_file(file, 0, NULL)) == NULL)
+		a = json_object();
+	assert_true(json_is_object(a));
+	while (*path == '/')
+		path++;
+	if (mode != NULL)
+		repo_set(a, path, json_string(mode));
+	else
+		(void)json_object_del(a, path);
+	assert_non_null(s = json_dumps(a, JSON_SORT_KEYS));
+	repo_write_file(file, s, strlen(s));
+	free(s);
+	json_decref(a);
+}
+
+/* The same for target path as role lists it: every URL a client may use. */
+static inline void
+repo_attack_target(struct repo *r, const char *role, const char *path,
+    const char *mode)
+{
+	const char *alg, *slash = strrchr(path, '/');
+	char rel[1024];
+	json_t *t, *h;
+
+	t = json_object_get(json_object_get(repo_signed(r, role), "targets"),
+	    path);
+	assert_non_null(t);
+	if (!r->consistent) {
+		snprintf(rel, sizeof(rel), "targets/%s", path);
+		repo_attack(r, rel, mode);
+		return;
+	}
+	json_object_foreach(json_object_get(t, "hashes"), alg, h) {
+		if (slash == NULL)
+			snprintf(rel, sizeof(rel), "targets/%s.%s",
+			    json_string_value(h), path);
+		else
+			snprintf(rel, sizeof(rel), "targets/%.*s/%s.%s",
+			    (int)(slash - path), path, json_string_value(h),
+			    slash + 1);
+		repo_attack(r, rel, mode);
+	}
+}
+
+/*
+ * Body bytes the server sent for path (relative to DIR) so far, or -1 if
+ * it was never asked for it.  A path is recorded before any byte of its
+ * response goes out, so whatever a client received is counted as asked.
+ */
+static inline long long
+repo_served(struct repo *r, const char *path)
+{
+	char file[1024];
+	json_t *s, *v;
+	long long n = -1;
+
+	snprintf(file, sizeof(file), "%s/.served", r->dir);
+	if ((s = json_load_file(file, 0, NULL)) == NULL)
+		return -1;
+	while (*path == '/')
+		path++;
+	if ((v = json_object_get(s, path)) != NULL)
+		n = (long long)json_integer_value(v);
+	json_decref(s);
+	return n;
 }
 
 #endif

@@ -548,6 +548,18 @@ test_http_slow(void **state)
 	assert_msg_has(&err, "slower than 100 bytes/s for 2 s");
 	ferry_fetcher_free(f);
 
+	/*
+	 * The same on a kept-alive connection, whose connect time libcurl
+	 * reports as 0: still "slower than", not "no connection".
+	 */
+	f = fetcher(&o);
+	assert_fetch(get_http(f, "/ok", MIB, &buf, &len, &err), 0);
+	free(buf);
+	assert_fetch(get_http(f, "/slow", MIB, &buf, &len, &err),
+	    FERRY_ERR_TIMEOUT);
+	assert_msg_has(&err, "slower than 100 bytes/s for 2 s");
+	ferry_fetcher_free(f);
+
 	/* Fast enough, but past the deadline for the whole fetch. */
 	ferry_fetch_opts_default(&o);
 	o.min_speed = 1;
