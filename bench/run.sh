@@ -1,8 +1,11 @@
 #!/bin/sh
 # run.sh BUILDDIR: label the figures with what they depend on (machine,
 # compiler flags of the build, peer versions), then run bench_meta from
-# BUILDDIR with any extra arguments in $BENCH_ARGS.  Exits with its status:
-# it fails on an actual error only, never because something was slow.
+# BUILDDIR with any extra arguments in $BENCH_ARGS, then the client
+# workflow benchmark (client.sh, beside tuf-js) with any extra arguments
+# in $BENCH_CLIENT_ARGS.  BENCH_ONLY=meta or BENCH_ONLY=client runs one
+# part.  Exits non-zero if a part fails: on an actual error only, never
+# because something was slow.
 set -u
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then
@@ -10,6 +13,14 @@ if [ $# -ne 1 ] || [ -z "$1" ]; then
 	exit 2
 fi
 builddir=$1
+here=$(cd "$(dirname "$0")" && pwd) || exit 1
+only=${BENCH_ONLY:-}
+case $only in
+''|meta|client) ;;
+*)
+	echo "run.sh: BENCH_ONLY must be meta or client, not '$only'" >&2
+	exit 2 ;;
+esac
 bench=$builddir/bench/bench_meta
 if [ ! -x "$bench" ]; then
 	echo "run.sh: $bench not built (run 'make bench' in $builddir)" >&2
@@ -77,11 +88,20 @@ case $opt in
 	esac ;;
 esac
 echo "peer:       $(sha256sum --version 2>/dev/null | head -n 1)"
-echo "args:       ${BENCH_ARGS:-(defaults)}"
+echo "args:       BENCH_ARGS=${BENCH_ARGS:-(defaults)}," \
+	"BENCH_CLIENT_ARGS=${BENCH_CLIENT_ARGS:-(defaults)}"
 echo
 
-# BENCH_ARGS is split into words on purpose, but never globbed.
+# The arguments are split into words on purpose, but never globbed.
 set -f
-# shellcheck disable=SC2086
-"$bench" ${BENCH_ARGS:-}
-exit $?
+if [ "$only" != client ]; then
+	# shellcheck disable=SC2086
+	"$bench" ${BENCH_ARGS:-} || exit $?
+	echo
+fi
+if [ "$only" != meta ]; then
+	# shellcheck disable=SC2086
+	sh "$here/client.sh" "$builddir" \
+		${BENCH_CLIENT_ARGS:-} || exit $?
+fi
+exit 0
