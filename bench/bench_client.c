@@ -22,6 +22,14 @@
  *       no validation beyond what the checks need, no I/O (the files are
  *       read into memory first).  Median of R passes.
  *
+ *   bench_client updater ROOTFILE SCRATCH METAURL TARGETURL TARGET [--runs R]
+ *       Ferry's updater in this process, as ferry-conformance-client
+ *       drives it (refresh, lookup, download unless cached), without the
+ *       cost of starting a process: R cold runs, each in a new client
+ *       directory under SCRATCH holding only ROOTFILE as root.json, then
+ *       R warm runs in the first one.  Medians, and the first cold run
+ *       (which also initialises libcurl and OpenSSL) on its own.
+ *
  *   bench_client time -o FILE [-k SECONDS] CMD [ARG...]
  *       Run CMD, then write "WALL_MS CPU_MS" to FILE (CPU: the child's
  *       user + system time, all its threads).  Exits with CMD's status;
@@ -60,11 +68,14 @@
 #include <sodium.h>
 
 #include "lib/err.h"
+#include "lib/fetch.h"
+#include "lib/file.h"
 #include "lib/hash.h"
 #include "lib/hex.h"
 #include "lib/json.h"
 #include "lib/meta.h"
 #include "lib/seckey.h"
+#include "lib/updater.h"
 
 
 #define DEFAULT_TARGETS 100000u
@@ -1068,7 +1079,146 @@ cmd_raw(int argc, char **argv)
 	return r;
 }
 
-/* Part 3: time. */
+/* Part 3: updater, in process. */
+
+struct upd_args {
+	const char *murl, *turl, *target;
+};
+
+/*
+ * One client run in this process, as ferry-conformance-client's download
+ * does it: updater over dir/metadata, refresh, lookup, and the target to
+ * dir/targets/NAME unless already there.
+ */
+static int
+upd_once(const struct upd_args *a, const char *dir, struct ferry_error *err)
+{
+	struct ferry_updater_config cfg;
+	struct ferry_updater *u = NULL;
+	struct ferry_target t;
+	char mdir[PATH_MAX], out[PATH_MAX * 2], *q;
+	int r;
+
+	snprintf(mdir, sizeof(mdir), "%s/metadata", dir);
+	if ((q = ferry_url_segment(a->target)) == NULL)
+		return FERRY_ERR_NOMEM;
+	snprintf(out, sizeof(out), "%s/targets/%s", dir, q);
+	free(q);
+	ferry_updater_config_default(&cfg);
+	cfg.metadata_dir = mdir;
+	cfg.metadata_urls = &a->murl;
+	cfg.nmetadata_urls = 1;
+	cfg.target_urls = &a->turl;
+	cfg.ntarget_urls = 1;
+	cfg.fetch.connect_timeout = 10;
+	cfg.fetch.total_timeout = 60;
+	if ((r = ferry_updater_new(&cfg, &u, err)) == 0 &&
+	    (r = ferry_updater_refresh(u, err)) == 0 &&
+	    (r = ferry_updater_target(u, a->target, &t, err)) == 0 &&
+	    !ferry_updater_is_cached(&t, out))
+		r = ferry_updater_download(u, &t, out, err);
+	ferry_updater_free(u);
+	return r;
+}
+
+/* dir/{metadata,targets}, with root copied in: a fresh client. */
+static int
+upd_fresh(const char *dir, const unsigned char *root, size_t rootlen)
+{
+	char path[PATH_MAX + 32];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/targets", dir);
+	if ((r = mkdir_p(path)) != 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/metadata", dir);
+	if ((r = mkdir_p(path)) != 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/metadata/root.json", dir);
+	return write_file(path, root, rootlen);
+}
+
+static int
+cmd_updater(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "runs", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage_s[] = "usage: updater ROOTFILE SCRATCH METAURL "
+	    "TARGETURL TARGET [--runs R]";
+	struct ferry_error err = { 0 };
+	struct upd_args a;
+	unsigned char *root = NULL;
+	size_t rootlen = 0, i;
+	double *cold = NULL, *warm = NULL, first = 0, t0;
+	uint64_t runs = DEFAULT_RUNS;
+	char dir[PATH_MAX];
+	const char *scratch;
+	int c, r = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'r' || parse_u64(optarg, 1, MAX_RUNS, &runs) != 0)
+			return fail(2, "%s", usage_s);
+	}
+	if (optind + 5 != argc)
+		return fail(2, "%s", usage_s);
+	scratch = argv[optind + 1];
+	a.murl = argv[optind + 2];
+	a.turl = argv[optind + 3];
+	a.target = argv[optind + 4];
+	if (read_file(argv[optind], &root, &rootlen) != 0)
+		return 1;
+	if ((cold = calloc(runs, sizeof(*cold))) == NULL ||
+	    (warm = calloc(runs, sizeof(*warm))) == NULL)
+		goto out;
+	/*
+	 * Cold: each pass a new client directory (made untimed); the first
+	 * pass also pays libcurl's and OpenSSL's one-time initialisation.
+	 * Warm: the same directory again, as the second run of a client.
+	 */
+	for (i = 0; i < runs; i++) {
+		snprintf(dir, sizeof(dir), "%s/cold-%zu", scratch, i);
+		if (upd_fresh(dir, root, rootlen) != 0)
+			goto out;
+#ifdef __GLIBC__
+		(void)malloc_trim(0);
+#endif
+		t0 = now_ms();
+		if (upd_once(&a, dir, &err) != 0) {
+			(void)fail(1, "cold: %s", ferry_error_msg(&err));
+			goto out;
+		}
+		cold[i] = now_ms() - t0;
+		if (i == 0)
+			first = cold[0];
+	}
+	snprintf(dir, sizeof(dir), "%s/cold-0", scratch);
+	for (i = 0; i < runs; i++) {
+#ifdef __GLIBC__
+		(void)malloc_trim(0);
+#endif
+		t0 = now_ms();
+		if (upd_once(&a, dir, &err) != 0) {
+			(void)fail(1, "warm: %s", ferry_error_msg(&err));
+			goto out;
+		}
+		warm[i] = now_ms() - t0;
+	}
+	printf("updater_runs: %" PRIu64 "\n", runs);
+	printf("updater_first_ms: %.3f\n", first);
+	printf("updater_cold_ms: %.3f\n", median(cold, runs));
+	printf("updater_warm_ms: %.3f\n", median(warm, runs));
+	r = 0;
+ out:
+	free(root);
+	free(cold);
+	free(warm);
+	return r;
+}
+
+/* Part 4: time. */
 
 /*
  * Run argv; wait for it at most limit_s seconds (then SIGKILL it: it is
@@ -1161,6 +1311,8 @@ usage(FILE *fp, int code)
 	fprintf(fp,
 	    "usage: %s gen DIR [--targets N] [--bins B] [--meta-hashes]\n"
 	    "       %s raw DIR TARGET [--runs R]\n"
+	    "       %s updater ROOTFILE SCRATCH METAURL TARGETURL TARGET "
+	    "[--runs R]\n"
 	    "       %s time -o FILE [-k SECONDS] CMD [ARG...]\n"
 	    "  gen   a signed consistent-snapshot repository, N targets "
 	    "(default %u) in B\n"
@@ -1170,10 +1322,14 @@ usage(FILE *fp, int code)
 	    "  raw   the raw work of a cold refresh plus the download of "
 	    "TARGET, median\n"
 	    "        of R passes (default %u)\n"
+	    "  updater  Ferry's updater in this process: R cold runs, each "
+	    "in a new\n"
+	    "        client directory under SCRATCH, then R warm runs\n"
 	    "  time  run CMD; write \"WALL_MS CPU_MS\" to FILE; exit with "
 	    "its status\n"
 	    "        (-k: kill it after SECONDS and exit 124)\n",
-	    progname, progname, progname, DEFAULT_TARGETS, DEFAULT_BINS,
+	    progname, progname, progname, progname, DEFAULT_TARGETS,
+	    DEFAULT_BINS,
 	    DEFAULT_RUNS);
 	return code;
 }
@@ -1193,5 +1349,7 @@ main(int argc, char **argv)
 		return cmd_gen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "raw") == 0)
 		return cmd_raw(argc - 1, argv + 1);
+	if (strcmp(argv[1], "updater") == 0)
+		return cmd_updater(argc - 1, argv + 1);
 	return usage(stderr, 2);
 }

@@ -350,7 +350,7 @@ for nbins in $(echo "$bins_list" | tr ',' ' '); do
 	log=$work/log-$nbins
 	: > "$log"
 	rm -f "$work"/res.* "$work"/inner.* "$work/port" "$work/stopped"
-	rm -rf "$work/f" "$work/t"
+	rm -rf "$work/f" "$work/t" "$work/u"
 	"$bc" gen "$repo" --targets "$ntargets" --bins "$nbins" $meta_hashes \
 		> "$work/gen" || die "generating the repository failed"
 	# Written back now, so that no client's fsync pays for it.
@@ -436,6 +436,9 @@ for nbins in $(echo "$bins_list" | tr ',' ' '); do
 
 	"$bc" raw "$repo" "$tpath" --runs 11 > "$work/raw" ||
 		die "raw work failed"
+	"$bc" updater "$repo/metadata/1.root.json" "$work/u" \
+		"$base/metadata" "$base/targets" "$tpath" --runs 11 \
+		> "$work/upd" || die "the updater in process failed"
 
 	echo
 	echo "| step (wall clock, whole process) | ferry ms | tuf-js ms |" \
@@ -465,11 +468,21 @@ for nbins in $(echo "$bins_list" | tr ',' ' '); do
 		"verify $(val raw_verify_ms "$work/raw")," \
 		"hash $(val raw_hash_ms "$work/raw")," \
 		"free $(val raw_free_ms "$work/raw") ms (medians of each part)"
-	echo "ferry/raw:  cold $(ratio "$(median "$work/res.ferry_cold" 1)" \
-		"$raw") wall, $(ratio "$(median "$work/res.ferry_cold" 2)" \
-		"$raw") CPU; warm $(ratio "$(median "$work/res.ferry_warm" 1)" \
-		"$raw") wall, $(ratio "$(median "$work/res.ferry_warm" 2)" \
-		"$raw") CPU"
+	u_cold=$(val updater_cold_ms "$work/upd")
+	u_warm=$(val updater_warm_ms "$work/upd")
+	echo "in process: Ferry's updater without starting a process" \
+		"(bench_client updater, median of $(val updater_runs "$work/upd")):" \
+		"cold $(fmt_ms "$u_cold") ms (the first, which also" \
+		"initialises libcurl and OpenSSL:" \
+		"$(fmt_ms "$(val updater_first_ms "$work/upd")") ms)," \
+		"warm $(fmt_ms "$u_warm") ms"
+	echo "ferry/raw:  whole process: cold" \
+		"$(ratio "$(median "$work/res.ferry_cold" 1)" "$raw") wall," \
+		"$(ratio "$(median "$work/res.ferry_cold" 2)" "$raw") CPU; warm" \
+		"$(ratio "$(median "$work/res.ferry_warm" 1)" "$raw") wall," \
+		"$(ratio "$(median "$work/res.ferry_warm" 2)" "$raw") CPU;" \
+		"in process: cold $(ratio "$u_cold" "$raw")," \
+		"warm $(ratio "$u_warm" "$raw")"
 	echo "startup:    ferry-conformance-client --help (exec, dynamic" \
 		"linking: no fetch, no TUF)" \
 		"$(fmt_ms "$(median "$work/res.ferry_start" 1)") ms wall," \
@@ -493,6 +506,6 @@ for nbins in $(echo "$bins_list" | tr ',' ' '); do
 	kill "$spid" 2>/dev/null
 	wait "$spid" 2>/dev/null
 	spid=
-	rm -rf "$repo" "$work/f" "$work/t"
+	rm -rf "$repo" "$work/f" "$work/t" "$work/u"
 done
 exit 0
