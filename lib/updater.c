@@ -618,15 +618,24 @@ load_snapshot(struct ferry_updater *u, struct ferry_error *err)
 	size_t len, max;
 	int r;
 
-	if (upd_load_local(u, "snapshot", u->cfg.snapshot_max_length, &buf,
-	    &len) == 0 && apply_snapshot(u, buf, len, &sa, &ignored) == 0) {
+	if ((r = ferry_meta_metafile(u->timestamp, "snapshot.json", &mf)) != 0)
+		return ferry_error_set(err, FERRY_ERR_REPOSITORY,
+		    "timestamp names no snapshot.json");
+	/*
+	 * Our own copy may be larger than the default limit (a snapshot the
+	 * timestamp gave a larger length was fetched whole) or than the new
+	 * one; it must stay readable either way, both to be reused and to
+	 * serve the rollback checks of the new one.
+	 */
+	max = u->cfg.snapshot_max_length;
+	if (mf.length >= 0 && (size_t)mf.length > max)
+		max = (size_t)mf.length;
+	if (upd_load_local(u, "snapshot", max, &buf, &len) == 0 &&
+	    apply_snapshot(u, buf, len, &sa, &ignored) == 0) {
 		free(buf);
 		return 0;
 	}
 	free(buf);
-	if ((r = ferry_meta_metafile(u->timestamp, "snapshot.json", &mf)) != 0)
-		return ferry_error_set(err, FERRY_ERR_REPOSITORY,
-		    "timestamp names no snapshot.json");
 	max = mf.length >= 0 ? (size_t)mf.length : u->cfg.snapshot_max_length;
 	if (u->root->consistent_snapshot == 1)
 		snprintf(rel, sizeof(rel), "%lld.snapshot.json",
