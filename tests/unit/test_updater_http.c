@@ -21,115 +21,26 @@
  */
 #include "config.h"
 
-#include "repo.h"
+#include "updater_fx.h"
 
 #include <sodium.h>
 
-#include "lib/json.h"
-
-#define ADV(...) ((const char *const []){ __VA_ARGS__, NULL })
-#define P(...) ((const char *const []){ __VA_ARGS__, NULL })
-#define MAXFILES 32
 #define KIB 1024u
-
-static const char *const top4[] = { "root", "timestamp", "snapshot",
-	"targets" };
 
 /* Pool keys for delegated roles. */
 enum { KA = K_FREE + 4 };
 
-/* The client's metadata directory and trusted versions at one moment. */
-struct state {
-	size_t n;
-	char name[MAXFILES][256];
-	unsigned char *buf[MAXFILES];
-	size_t len[MAXFILES];
-	ino_t ino[MAXFILES];
-	int64_t ver[4];		/* by top4; 0: not trusted */
-};
-
-struct fx {
-	struct repo *r;
-	char client[512], dl[512];
-	struct ferry_updater *u;
-	struct state st;
-};
-
-static char blob[3000];
-
-static void
-fill_blob(void)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(blob) - 1; i++)
-		blob[i] = (char)('a' + i % 26);
-	blob[sizeof(blob) - 1] = '\0';
-}
-
-static void
-state_free(struct state *st)
-{
-	size_t i;
-
-	for (i = 0; i < st->n; i++)
-		free(st->buf[i]);
-	memset(st, 0, sizeof(*st));
-}
-
+/* The fixture, its one mirror the server that begin() starts. */
 static int
-setup(void **state)
+setup_http(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f;
 
-	if (f == NULL)
+	if (setup(state) != 0)
 		return -1;
-	f->r = repo_new(1);
-	snprintf(f->dl, sizeof(f->dl), "%s/ferry-dl.XXXXXX", repo_tmpdir());
-	if (mkdtemp(f->dl) == NULL)
-		return -1;
-	*state = f;
+	f = *state;
+	f->http = 1;
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	ferry_updater_free(f->u);
-	repo_http_stop(f->r);
-	repo_rmtree(f->client);
-	repo_rmtree(f->dl);
-	state_free(&f->st);
-	repo_free(f->r);
-	free(f);
-	return 0;
-}
-
-static void
-use_layout(struct fx *f, int consistent)
-{
-	f->r->consistent = consistent;
-	repo_set(repo_signed(f->r, "root"), "consistent_snapshot",
-	    json_boolean(consistent));
-}
-
-/*
- * Publish root v1 and the rest, start the server, and make a client
- * trusting root v1 whose one mirror is the server (not refreshed).
- */
-static void
-begin(struct fx *f)
-{
-	int k = R_ROOT;
-
-	repo_publish_root(f->r, &k, 1);
-	repo_publish(f->r);
-	repo_client(f->r, 1, f->client, sizeof(f->client));
-	if (repo_http_start(f->r) == NULL)
-		skip();
-	f->u = repo_http_updater(f->r, f->client);
 }
 
 /* A new updater for the same client, its reference time now. */
@@ -144,39 +55,6 @@ new_updater_at(struct fx *f, int64_t now)
 	f->u = repo_updater_cfg(&cfg);
 }
 
-static int64_t
-trusted_version(const struct ferry_updater *u, const char *role)
-{
-	const struct ferry_meta *md = ferry_updater_trusted(u, role);
-
-	return md == NULL ? 0 : md->version;
-}
-
-static void
-refresh_ok(struct ferry_updater *u)
-{
-	struct ferry_error err = { 0 };
-	int r;
-
-	if ((r = ferry_updater_refresh(u, &err)) != 0)
-		fail_msg("refresh failed: %s: %s", ferry_strerror(r),
-		    ferry_error_msg(&err));
-}
-
-static void
-refresh_fails(struct ferry_updater *u, int code, struct ferry_error *err)
-{
-	int r;
-
-	ferry_error_clear(err);
-	r = ferry_updater_refresh(u, err);
-	if (r != code)
-		fail_msg("refresh: got %d (%s: %s), expected %s", r,
-		    ferry_strerror(r), ferry_error_msg(err),
-		    ferry_strerror(code));
-	assert_int_equal(err->code, code);
-}
-
 /* ... and the message names the mirror the bad data came from. */
 static void
 refresh_fails_http(struct fx *f, int code, struct ferry_error *err)
@@ -184,140 +62,6 @@ refresh_fails_http(struct fx *f, int code, struct ferry_error *err)
 	refresh_fails(f->u, code, err);
 	if (strstr(err->msg, f->r->http_meta) == NULL)
 		fail_msg("error does not name the mirror: %s", err->msg);
-}
-
-/* Publish, make a client, and a first good refresh. */
-static void
-start(struct fx *f)
-{
-	begin(f);
-	refresh_ok(f->u);
-}
-
-static void
-state_save(struct fx *f)
-{
-	struct state *st = &f->st;
-	char path[1024];
-	struct dirent *de;
-	struct stat sb;
-	size_t i;
-	DIR *d;
-
-	state_free(st);
-	assert_non_null(d = opendir(f->client));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		assert_true(st->n < MAXFILES);
-		snprintf(st->name[st->n], sizeof(st->name[0]), "%s",
-		    de->d_name);
-		snprintf(path, sizeof(path), "%s/%s", f->client, de->d_name);
-		assert_int_equal(stat(path, &sb), 0);
-		st->ino[st->n] = sb.st_ino;
-		assert_non_null(st->buf[st->n] = repo_read(path,
-		    &st->len[st->n]));
-		st->n++;
-	}
-	closedir(d);
-	for (i = 0; i < 4; i++)
-		st->ver[i] = trusted_version(f->u, top4[i]);
-}
-
-static int
-listed(const char *const *names, const char *name)
-{
-	for (; names != NULL && *names != NULL; names++)
-		if (strcmp(*names, name) == 0)
-			return 1;
-	return 0;
-}
-
-/* The client's file for role holds exactly what the repository serves. */
-static void
-expect_served(struct fx *f, const char *role)
-{
-	unsigned char *mine, *theirs;
-	char path[1024];
-	size_t n1, n2;
-
-	snprintf(path, sizeof(path), "%s/%s.json", f->client, role);
-	if ((mine = repo_read(path, &n1)) == NULL)
-		fail_msg("%s: missing", path);
-	repo_path(f->r, role, path, sizeof(path));
-	assert_non_null(theirs = repo_read(path, &n2));
-	if (n1 != n2 || memcmp(mine, theirs, n1) != 0)
-		fail_msg("client's %s.json differs from the repository's %s",
-		    role, path);
-	free(mine);
-	free(theirs);
-}
-
-/*
- * The state saved before is kept; the roles in advanced verified in this
- * refresh (genuine metadata) and hold the repository's current version.
- */
-static void
-kept(struct fx *f, const char *const *advanced)
-{
-	const struct state *st = &f->st;
-	char path[1024], role[256];
-	struct dirent *de;
-	struct stat sb;
-	unsigned char *buf;
-	size_t i, len;
-	DIR *d;
-
-	assert_non_null(d = opendir(f->client));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(role, sizeof(role), "%s", de->d_name);
-		if (strlen(role) > 5)
-			role[strlen(role) - 5] = '\0';	/* ".json" */
-		if (listed(advanced, role)) {
-			expect_served(f, role);
-			continue;
-		}
-		i = 0;
-		while (i < st->n && strcmp(st->name[i], de->d_name) != 0)
-			i++;
-		if (i == st->n)
-			fail_msg("%s appeared in the client", de->d_name);
-		snprintf(path, sizeof(path), "%s/%s", f->client, de->d_name);
-		assert_int_equal(stat(path, &sb), 0);
-		assert_non_null(buf = repo_read(path, &len));
-		if (len != st->len[i] || memcmp(buf, st->buf[i], len) != 0 ||
-		    sb.st_ino != st->ino[i])
-			fail_msg("client's %s was changed", de->d_name);
-		free(buf);
-	}
-	closedir(d);
-	for (i = 0; i < st->n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->client, st->name[i]);
-		if (stat(path, &sb) != 0)
-			fail_msg("client's %s was removed", st->name[i]);
-	}
-	for (i = 0; i < 4; i++) {
-		int64_t v = trusted_version(f->u, top4[i]);
-
-		if (listed(advanced, top4[i]))
-			assert_int_equal(v, repo_version(f->r, top4[i]));
-		else if (i == R_ROOT)
-			assert_int_equal(v, st->ver[i]);
-		else if (v != 0 && v != st->ver[i])
-			fail_msg("%s v%lld trusted, expected v%lld or none",
-			    top4[i], (long long)v, (long long)st->ver[i]);
-	}
-}
-
-/* Bump each of the roles named, then publish. */
-static void
-bump_publish(struct fx *f, const char *const *roles)
-{
-	for (; *roles != NULL; roles++)
-		repo_bump(f->r, *roles);
-	repo_publish(f->r);
 }
 
 /* The bytes of DIR/metadata/file, as the mirror serves them now. */
@@ -355,70 +99,7 @@ file_at(struct fx *f, const char *role, int64_t v, char *out, size_t cap)
 	repo_set_version(f->r, role, cur);
 }
 
-/*
- * Write role (at its current version) signed by pool key key, with that
- * signature listed twice.
- */
-static void
-write_dup_sig(struct fx *f, const char *role, int key)
-{
-	unsigned char *buf, *out;
-	struct ferry_meta *md = NULL;
-	char path[1024];
-	size_t len, outlen;
-	json_t *sigs;
-
-	repo_sign(f->r, repo_signed(f->r, role), &key, 1, &buf, &len);
-	assert_int_equal(ferry_meta_parse(buf, len, len, &md, NULL), 0);
-	sigs = json_object_get(md->doc, "signatures");
-	assert_int_equal(json_array_append_new(sigs, json_deep_copy(
-	    json_array_get(sigs, 0))), 0);
-	assert_int_equal(ferry_json_serialize(md->doc, &out, &outlen, NULL),
-	    0);
-	repo_path(f->r, role, path, sizeof(path));
-	repo_write_file(path, out, outlen);
-	ferry_meta_free(md);
-	free(buf);
-	free(out);
-}
-
 /* ---- targets and downloads ---- */
-
-static void
-add(struct fx *f, const char *role, const char *path, const char *data)
-{
-	repo_add_target(f->r, role, path, data, strlen(data));
-}
-
-static int
-lookup(struct fx *f, const char *path, struct ferry_target *t,
-    struct ferry_error *err)
-{
-	ferry_error_clear(err);
-	return ferry_updater_target(f->u, path, t, err);
-}
-
-static void
-get(struct fx *f, const char *path, struct ferry_target *t)
-{
-	struct ferry_error err;
-	int r;
-
-	if ((r = lookup(f, path, t, &err)) != 0)
-		fail_msg("%s: %s: %s", path, ferry_strerror(r),
-		    ferry_error_msg(&err));
-}
-
-static int
-download(struct fx *f, const struct ferry_target *t, const char *name,
-    struct ferry_error *err)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", f->dl, name);
-	ferry_error_clear(err);
-	return ferry_updater_download(f->u, t, path, err);
-}
 
 static void
 download_fails(struct fx *f, const struct ferry_target *t, const char *name,
@@ -435,54 +116,6 @@ download_fails(struct fx *f, const struct ferry_target *t, const char *name,
 	assert_int_equal(err.code, r);
 	if (strstr(err.msg, f->r->http_tgt) == NULL)
 		fail_msg("error does not name the mirror: %s", err.msg);
-}
-
-/*
- * The download directory holds exactly the file name with data (or
- * nothing when name is NULL): no temporary file, nothing else.
- */
-static void
-expect_dl(struct fx *f, const char *name, const void *data, size_t len)
-{
-	struct dirent *de;
-	unsigned char *buf;
-	char path[1024];
-	size_t n = 0, got;
-	DIR *d;
-
-	assert_non_null(d = opendir(f->dl));
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		n++;
-		if (name == NULL || strcmp(de->d_name, name) != 0)
-			fail_msg("stray file %s in the download directory",
-			    de->d_name);
-	}
-	closedir(d);
-	assert_int_equal(n, name != NULL);
-	if (name == NULL)
-		return;
-	snprintf(path, sizeof(path), "%s/%s", f->dl, name);
-	assert_non_null(buf = repo_read(path, &got));
-	assert_int_equal(got, len);
-	assert_memory_equal(buf, data, len);
-	free(buf);
-}
-
-/* Whether the updater loaded role (in memory, or persisted it). */
-static int
-loaded(struct fx *f, const char *role)
-{
-	char path[1024];
-	struct stat sb;
-	int mem = ferry_updater_trusted(f->u, role) != NULL, disk;
-
-	snprintf(path, sizeof(path), "%s/%s.json", f->client, role);
-	disk = stat(path, &sb) == 0;
-	assert_int_equal(mem, disk);
-	return mem;
 }
 
 /* ---- the tests ---- */
@@ -1045,7 +678,7 @@ test_lying_length_metadata(void **state)
 	assert_int_equal(trusted_version(f->u, "timestamp"), 2);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_http, teardown)
 
 int
 main(void)

@@ -6,83 +6,12 @@
  */
 #include "config.h"
 
-#include "repo.h"
+#include "updater_fx.h"
 
 #include <sodium.h>
 
-#define P(...) ((const char *const []){ __VA_ARGS__, NULL })
-
 /* Pool keys for delegated roles. */
 enum { KA = K_FREE, KB, KC, KD, KE, KF };
-
-struct fx {
-	struct repo *r;
-	char client[512], dl[512], mirror[512];
-	struct ferry_updater *u;
-};
-
-static int
-setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	f->r = repo_new(1);
-	snprintf(f->dl, sizeof(f->dl), "%s/ferry-dl.XXXXXX", repo_tmpdir());
-	if (mkdtemp(f->dl) == NULL)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	ferry_updater_free(f->u);
-	repo_rmtree(f->client);
-	repo_rmtree(f->dl);
-	repo_rmtree(f->mirror);
-	repo_free(f->r);
-	free(f);
-	return 0;
-}
-
-static void
-use_layout(struct fx *f, int consistent)
-{
-	f->r->consistent = consistent;
-	repo_set(repo_signed(f->r, "root"), "consistent_snapshot",
-	    json_boolean(consistent));
-}
-
-/* Publish everything and make a client trusting root v1 (not refreshed). */
-static void
-begin(struct fx *f)
-{
-	int k = R_ROOT;
-
-	repo_publish_root(f->r, &k, 1);
-	repo_publish(f->r);
-	repo_client(f->r, 1, f->client, sizeof(f->client));
-	f->u = repo_updater(f->r, f->client);
-}
-
-static void
-add(struct fx *f, const char *role, const char *path, const char *data)
-{
-	repo_add_target(f->r, role, path, data, strlen(data));
-}
-
-static int
-lookup(struct fx *f, const char *path, struct ferry_target *t,
-    struct ferry_error *err)
-{
-	ferry_error_clear(err);
-	return ferry_updater_target(f->u, path, t, err);
-}
 
 /* path is found, with the length and hashes of data. */
 static void
@@ -114,20 +43,6 @@ expect_not_found(struct fx *f, const char *path, struct ferry_error *err)
 		fail_msg("%s: got %s (%s), expected not found", path,
 		    ferry_strerror(r), ferry_error_msg(err));
 	assert_int_equal(err->code, FERRY_ERR_NOT_FOUND);
-}
-
-/* Whether the updater loaded role (in memory, or persisted it). */
-static int
-loaded(struct fx *f, const char *role)
-{
-	char path[1024];
-	struct stat sb;
-	int mem = ferry_updater_trusted(f->u, role) != NULL, disk;
-
-	snprintf(path, sizeof(path), "%s/%s.json", f->client, role);
-	disk = stat(path, &sb) == 0;
-	assert_int_equal(mem, disk);
-	return mem;
 }
 
 static void
@@ -423,33 +338,6 @@ test_delegated_threshold(void **state)
 	expect_found(f, "apps/a", "app a");
 }
 
-/* Bump each role named, then publish. */
-static void
-bump_publish(struct fx *f, const char *const *roles)
-{
-	for (; *roles != NULL; roles++)
-		repo_bump(f->r, *roles);
-	repo_publish(f->r);
-}
-
-/* The client's copy of role is byte-identical to what the mirror serves. */
-static void
-expect_served(struct fx *f, const char *file, const char *role)
-{
-	unsigned char *mine, *theirs;
-	char path[1024];
-	size_t n1, n2;
-
-	snprintf(path, sizeof(path), "%s/%s", f->client, file);
-	assert_non_null(mine = repo_read(path, &n1));
-	repo_path(f->r, role, path, sizeof(path));
-	assert_non_null(theirs = repo_read(path, &n2));
-	assert_int_equal(n1, n2);
-	assert_memory_equal(mine, theirs, n1);
-	free(mine);
-	free(theirs);
-}
-
 /* A delegated role moves on; the local copy is used while still current. */
 static void
 test_delegated_updates(void **state)
@@ -467,7 +355,7 @@ test_delegated_updates(void **state)
 	assert_int_equal(ferry_updater_refresh(f->u, &err), 0);
 	expect_found(f, "apps/b", "app b");
 	assert_int_equal(ferry_updater_trusted(f->u, "apps")->version, 2);
-	expect_served(f, "apps.json", "apps");
+	expect_served(f, "apps");
 	/* A new updater finds apps v2 on disk and fetches nothing for it. */
 	ferry_updater_free(f->u);
 	f->u = repo_updater(f->r, f->client);
@@ -525,8 +413,8 @@ test_role_name_quoted(void **state)
 	begin(f);
 	expect_found(f, "e/x", "in a/b");
 	assert_non_null(ferry_updater_trusted(f->u, "../escape"));
-	expect_served(f, "..%2Fescape.json", "../escape");
-	expect_served(f, "a%2Fb.json", "a/b");
+	expect_file_served(f, "..%2Fescape.json", "../escape");
+	expect_file_served(f, "a%2Fb.json", "a/b");
 	snprintf(path, sizeof(path), "%s/../escape.json", f->client);
 	assert_int_not_equal(stat(path, &sb), 0);
 	snprintf(path, sizeof(path), "%s/a", f->client);
@@ -624,69 +512,6 @@ test_list_outside_paths(void **state)
 }
 
 /* Downloads. */
-
-static char blob[3000];
-
-static void
-fill_blob(void)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(blob) - 1; i++)
-		blob[i] = (char)('a' + i % 26);
-	blob[sizeof(blob) - 1] = '\0';
-}
-
-static int
-download(struct fx *f, const struct ferry_target *t, const char *name,
-    struct ferry_error *err)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", f->dl, name);
-	ferry_error_clear(err);
-	return ferry_updater_download(f->u, t, path, err);
-}
-
-static void
-get(struct fx *f, const char *path, struct ferry_target *t)
-{
-	struct ferry_error err;
-	int r;
-
-	if ((r = lookup(f, path, t, &err)) != 0)
-		fail_msg("%s: %s", path, ferry_error_msg(&err));
-}
-
-/* The download directory holds exactly the file name (or nothing). */
-static void
-expect_dl(struct fx *f, const char *name, const void *data, size_t len)
-{
-	struct dirent *de;
-	unsigned char *buf;
-	char path[1024];
-	size_t n = 0, got;
-	DIR *d;
-
-	assert_non_null(d = opendir(f->dl));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		n++;
-		if (name == NULL || strcmp(de->d_name, name) != 0)
-			fail_msg("stray file %s in the download directory",
-			    de->d_name);
-	}
-	closedir(d);
-	assert_int_equal(n, name != NULL);
-	if (name == NULL)
-		return;
-	snprintf(path, sizeof(path), "%s/%s", f->dl, name);
-	assert_non_null(buf = repo_read(path, &got));
-	assert_int_equal(got, len);
-	assert_memory_equal(buf, data, len);
-	free(buf);
-}
 
 /* With consistent snapshots only DIR/HASH.NAME is served, and is used. */
 static void
