@@ -116,6 +116,16 @@ now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* CPU time of this process, all its threads (libcurl's resolver too). */
+static double
+cpu_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -1151,7 +1161,8 @@ cmd_updater(int argc, char **argv)
 	struct upd_args a;
 	unsigned char *root = NULL;
 	size_t rootlen = 0, i;
-	double *cold = NULL, *warm = NULL, first = 0, t0;
+	double *cold = NULL, *warm = NULL, *ccold = NULL, *cwarm = NULL;
+	double first = 0, t0, c0;
 	uint64_t runs = DEFAULT_RUNS;
 	char dir[PATH_MAX];
 	const char *scratch;
@@ -1171,7 +1182,9 @@ cmd_updater(int argc, char **argv)
 	if (read_file(argv[optind], &root, &rootlen) != 0)
 		return 1;
 	if ((cold = calloc(runs, sizeof(*cold))) == NULL ||
-	    (warm = calloc(runs, sizeof(*warm))) == NULL)
+	    (warm = calloc(runs, sizeof(*warm))) == NULL ||
+	    (ccold = calloc(runs, sizeof(*ccold))) == NULL ||
+	    (cwarm = calloc(runs, sizeof(*cwarm))) == NULL)
 		goto out;
 	/*
 	 * Cold: each pass a new client directory (made untimed); the first
@@ -1185,12 +1198,14 @@ cmd_updater(int argc, char **argv)
 #ifdef __GLIBC__
 		(void)malloc_trim(0);
 #endif
+		c0 = cpu_ms();
 		t0 = now_ms();
 		if (upd_once(&a, dir, &err) != 0) {
 			(void)fail(1, "cold: %s", ferry_error_msg(&err));
 			goto out;
 		}
 		cold[i] = now_ms() - t0;
+		ccold[i] = cpu_ms() - c0;
 		if (i == 0)
 			first = cold[0];
 	}
@@ -1199,22 +1214,28 @@ cmd_updater(int argc, char **argv)
 #ifdef __GLIBC__
 		(void)malloc_trim(0);
 #endif
+		c0 = cpu_ms();
 		t0 = now_ms();
 		if (upd_once(&a, dir, &err) != 0) {
 			(void)fail(1, "warm: %s", ferry_error_msg(&err));
 			goto out;
 		}
 		warm[i] = now_ms() - t0;
+		cwarm[i] = cpu_ms() - c0;
 	}
 	printf("updater_runs: %" PRIu64 "\n", runs);
 	printf("updater_first_ms: %.3f\n", first);
 	printf("updater_cold_ms: %.3f\n", median(cold, runs));
 	printf("updater_warm_ms: %.3f\n", median(warm, runs));
+	printf("updater_cold_cpu_ms: %.3f\n", median(ccold, runs));
+	printf("updater_warm_cpu_ms: %.3f\n", median(cwarm, runs));
 	r = 0;
  out:
 	free(root);
 	free(cold);
 	free(warm);
+	free(ccold);
+	free(cwarm);
 	return r;
 }
 

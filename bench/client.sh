@@ -470,19 +470,23 @@ for nbins in $(echo "$bins_list" | tr ',' ' '); do
 		"free $(val raw_free_ms "$work/raw") ms (medians of each part)"
 	u_cold=$(val updater_cold_ms "$work/upd")
 	u_warm=$(val updater_warm_ms "$work/upd")
+	u_ccold=$(val updater_cold_cpu_ms "$work/upd")
+	u_cwarm=$(val updater_warm_cpu_ms "$work/upd")
 	echo "in process: Ferry's updater without starting a process" \
 		"(bench_client updater, median of $(val updater_runs "$work/upd")):" \
 		"cold $(fmt_ms "$u_cold") ms (the first, which also" \
 		"initialises libcurl and OpenSSL:" \
 		"$(fmt_ms "$(val updater_first_ms "$work/upd")") ms)," \
-		"warm $(fmt_ms "$u_warm") ms"
+		"warm $(fmt_ms "$u_warm") ms; CPU cold" \
+		"$(fmt_ms "$u_ccold") ms, warm $(fmt_ms "$u_cwarm") ms"
 	echo "ferry/raw:  whole process: cold" \
 		"$(ratio "$(median "$work/res.ferry_cold" 1)" "$raw") wall," \
 		"$(ratio "$(median "$work/res.ferry_cold" 2)" "$raw") CPU; warm" \
 		"$(ratio "$(median "$work/res.ferry_warm" 1)" "$raw") wall," \
 		"$(ratio "$(median "$work/res.ferry_warm" 2)" "$raw") CPU;" \
-		"in process: cold $(ratio "$u_cold" "$raw")," \
-		"warm $(ratio "$u_warm" "$raw")"
+		"in process: cold $(ratio "$u_cold" "$raw") wall," \
+		"$(ratio "$u_ccold" "$raw") CPU; warm" \
+		"$(ratio "$u_warm" "$raw") wall, $(ratio "$u_cwarm" "$raw") CPU"
 	echo "startup:    ferry-conformance-client --help (exec, dynamic" \
 		"linking: no fetch, no TUF)" \
 		"$(fmt_ms "$(median "$work/res.ferry_start" 1)") ms wall," \

@@ -97,39 +97,77 @@ okey_cmp(const void *a, const void *b)
 	return (x->n > y->n) - (x->n < y->n);
 }
 
-/* Where the encoder is, as a JSON path ("$.signed.roles[2]"). */
-struct jpath {
-	char buf[512];
-	size_t len;
+/*
+ * Where the encoder is, kept as a stack of keys and indexes and formatted
+ * as a JSON path ("$.signed.roles[2]") only when something fails: a
+ * 16,384-entry snapshot formatted every key's path before anything had
+ * gone wrong, a twentieth of its parse.
+ */
+struct jframe {
+	const char *key;	/* NULL: an array index */
+	size_t idx;
 };
 
-static size_t
-jpath_push(struct jpath *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+struct jpath {
+	const char *root;
+	size_t n;
+	struct jframe f[FERRY_JSON_MAX_DEPTH + 1];
+};
 
-static size_t
-jpath_push(struct jpath *p, const char *fmt, ...)
+static void
+jpath_push(struct jpath *p, const char *key, size_t idx)
 {
-	size_t old = p->len;
-	va_list ap;
-	int n;
-
-	if (p->len < sizeof(p->buf) - 1) {
-		va_start(ap, fmt);
-		n = vsnprintf(p->buf + p->len, sizeof(p->buf) - p->len, fmt, ap);
-		va_end(ap);
-		if (n > 0)
-			p->len += (size_t)n < sizeof(p->buf) - p->len ?
-			    (size_t)n : sizeof(p->buf) - p->len - 1;
+	/* encode() refuses nesting past the limit, so this cannot overflow. */
+	if (p->n < sizeof(p->f) / sizeof(p->f[0])) {
+		p->f[p->n].key = key;
+		p->f[p->n].idx = idx;
 	}
-	return old;
+	p->n++;
 }
 
 static void
-jpath_pop(struct jpath *p, size_t old)
+jpath_pop(struct jpath *p)
 {
-	p->len = old;
-	p->buf[old] = '\0';
+	p->n--;
+}
+
+static const char *
+jpath_format(const struct jpath *p, char *buf, size_t size)
+{
+	size_t i, len;
+	int n;
+
+	n = snprintf(buf, size, "%s", p->root);
+	for (i = 0; i < p->n && i < sizeof(p->f) / sizeof(p->f[0]); i++) {
+		len = strlen(buf);
+		if (n < 0 || len + 1 >= size)
+			break;
+		if (p->f[i].key != NULL)
+			n = snprintf(buf + len, size - len, ".%.64s",
+			    p->f[i].key);
+		else
+			n = snprintf(buf + len, size - len, "[%zu]",
+			    p->f[i].idx);
+	}
+	return buf;
+}
+
+/*
+ * Out of line so that the path buffer is not on the stack of every level
+ * of encode()'s recursion.
+ */
+static int __attribute__((noinline))
+encode_error(const struct jpath *p, int r, double real,
+    struct ferry_error *err)
+{
+	char where[512];
+
+	(void)jpath_format(p, where, sizeof(where));
+	if (r == FERRY_ERR_JSON_DEPTH)
+		return ferry_error_set(err, r, "nesting deeper than %d levels "
+		    "at %s", FERRY_JSON_MAX_DEPTH, where);
+	return ferry_error_set(err, r, "number %g is not an integer "
+	    "(canonical JSON has integers only) at %s", real, where);
 }
 
 static int encode(struct obuf *, const json_t *, int, struct jpath *,
@@ -173,10 +211,9 @@ encode_object(struct obuf *b, const json_t *v, int depth, struct jpath *path,
 		    put_string(b, keys[n].k, keys[n].n) != 0 ||
 		    obuf_putc(b, ':') != 0)
 			goto out;
-		size_t old = jpath_push(path, ".%.64s", keys[n].k);
-
+		jpath_push(path, keys[n].k, 0);
 		r = encode(b, keys[n].v, depth + 1, path, err);
-		jpath_pop(path, old);
+		jpath_pop(path);
 		if (r != 0)
 			goto out;
 		r = FERRY_ERR_NOMEM;
@@ -193,16 +230,13 @@ static int
 encode(struct obuf *b, const json_t *v, int depth, struct jpath *path,
     struct ferry_error *err)
 {
-	size_t old;
 	char num[32];
 	size_t i;
 	int r, n;
 
 	if ((json_is_object(v) || json_is_array(v)) &&
 	    depth >= FERRY_JSON_MAX_DEPTH)
-		return ferry_error_set(err, FERRY_ERR_JSON_DEPTH,
-		    "nesting deeper than %d levels at %s",
-		    FERRY_JSON_MAX_DEPTH, path->buf);
+		return encode_error(path, FERRY_ERR_JSON_DEPTH, 0, err);
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		return encode_object(b, v, depth, path, err);
@@ -212,10 +246,10 @@ encode(struct obuf *b, const json_t *v, int depth, struct jpath *path,
 		for (i = 0; i < json_array_size(v); i++) {
 			if (i > 0 && obuf_putc(b, ',') != 0)
 				return FERRY_ERR_NOMEM;
-			old = jpath_push(path, "[%zu]", i);
+			jpath_push(path, NULL, i);
 			r = encode(b, json_array_get(v, i), depth + 1, path,
 			    err);
-			jpath_pop(path, old);
+			jpath_pop(path);
 			if (r != 0)
 				return r;
 		}
@@ -230,9 +264,8 @@ encode(struct obuf *b, const json_t *v, int depth, struct jpath *path,
 			return FERRY_ERR_INTERNAL;
 		return obuf_put(b, num, (size_t)n);
 	case JSON_REAL:
-		return ferry_error_set(err, FERRY_ERR_JSON_FLOAT,
-		    "number %g is not an integer (canonical JSON has "
-		    "integers only) at %s", json_real_value(v), path->buf);
+		return encode_error(path, FERRY_ERR_JSON_FLOAT,
+		    json_real_value(v), err);
 	case JSON_TRUE:
 		return obuf_put(b, "true", 4);
 	case JSON_FALSE:
@@ -248,13 +281,14 @@ ferry_json_canonical_at(const json_t *v, const char *where, int depth,
     unsigned char **out, size_t *outlen, struct ferry_error *err)
 {
 	struct obuf b = { NULL, 0, 0 };
-	struct jpath path = { "", 0 };
+	struct jpath path;
 	int r;
 
 	if (v == NULL || where == NULL || depth < 0 || out == NULL ||
 	    outlen == NULL)
 		return FERRY_ERR_INVALID_ARG;
-	(void)jpath_push(&path, "%s", where);
+	path.root = where;
+	path.n = 0;
 	if ((r = encode(&b, v, depth, &path, err)) != 0 ||
 	    (r = obuf_putc(&b, 0)) != 0)
 		goto fail;

@@ -458,9 +458,12 @@ parse_metafile(const json_t *o, const char *where, struct ferry_metafile *out,
 	if ((h = json_object_get(o, "hashes")) != NULL) {
 		char hw[320];
 
-		snprintf(hw, sizeof(hw), "%s.hashes", where);
-		if ((r = meta_check_hashes(h, hw, err)) != 0)
-			return r;
+		/* The location is formatted only if the check fails. */
+		if (meta_check_hashes(h, "hashes", NULL) != 0) {
+			snprintf(hw, sizeof(hw), "%s.hashes", where);
+			r = meta_check_hashes(h, hw, err);
+			return r != 0 ? r : FERRY_ERR_INTERNAL;
+		}
 		mf.hashes = h;
 	}
 	*out = mf;
@@ -484,10 +487,17 @@ parse_meta_map(struct ferry_meta *md, struct ferry_error *err)
 	    json_object_get(md->meta, "snapshot.json") == NULL)
 		return ferry_error_set(err, FERRY_ERR_META_FIELD,
 		    "signed.meta.snapshot.json: missing");
+	/*
+	 * A snapshot may list tens of thousands of files: each entry is
+	 * checked without its location, and only one that fails is checked
+	 * again with "signed.meta.NAME" formatted for the error.
+	 */
 	json_object_foreach((json_t *)md->meta, name, v) {
+		if (parse_metafile(v, "signed.meta", &mf, NULL) == 0)
+			continue;
 		snprintf(where, sizeof(where), "signed.meta.%.200s", name);
-		if ((r = parse_metafile(v, where, &mf, err)) != 0)
-			return r;
+		r = parse_metafile(v, where, &mf, err);
+		return r != 0 ? r : FERRY_ERR_INTERNAL;
 	}
 	return 0;
 }

@@ -128,6 +128,18 @@ push(struct visit **stack, size_t *n, size_t *cap, const char *role,
 	return 0;
 }
 
+/* A terminating role was pushed at stack[first]: drop everything older. */
+static void
+drop_older(struct visit *stack, size_t *n, size_t first)
+{
+	size_t k;
+
+	for (k = 0; k < first; k++)
+		free(stack[k].role);
+	memmove(stack, stack + first, (*n - first) * sizeof(*stack));
+	*n -= first;
+}
+
 /*
  * Children of md that may hold path, pushed so that the first in
  * delegation order is popped first.  A matching terminating role cuts
@@ -145,10 +157,17 @@ push_children(const struct ferry_meta *md, const char *path,
 	if (d == NULL)
 		return 0;
 	if (d->succinct) {
+		/*
+		 * Exactly one bin can hold the path, so a bin is terminating
+		 * (as python-tuf and go-tuf treat it): a bin that does not
+		 * list the target ends the search.
+		 */
 		if ((r = ferry_succinct_bin_name(&d->bins, path, bin,
-		    sizeof(bin))) != 0)
+		    sizeof(bin))) != 0 ||
+		    (r = push(stack, n, cap, bin, md, &d->bins.role)) != 0)
 			return r;
-		return push(stack, n, cap, bin, md, &d->bins.role);
+		drop_older(*stack, n, first);
+		return 0;
 	}
 	for (i = 0; i < d->nroles; i++) {
 		if (!ferry_role_matches_path(&d->roles[i], path))
@@ -157,12 +176,7 @@ push_children(const struct ferry_meta *md, const char *path,
 		    &d->roles[i])) != 0)
 			return r;
 		if (d->roles[i].terminating) {
-			/* Drop everything older on the stack. */
-			for (k = 0; k < first; k++)
-				free((*stack)[k].role);
-			memmove(*stack, *stack + first,
-			    (*n - first) * sizeof(**stack));
-			*n -= first;
+			drop_older(*stack, n, first);
 			first = 0;
 			break;
 		}

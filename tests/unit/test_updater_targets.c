@@ -196,6 +196,28 @@ bins_case(struct fx *f, unsigned bits)
 		expect_found(f, paths[i], paths[i]);
 }
 
+/*
+ * A bin is terminating (python-tuf, go-tuf and tuf-js agree, though TAP
+ * 15's text says non-terminating): a bin without the target hides the
+ * later siblings of the role that delegates to the bins.
+ */
+static void
+test_succinct_bin_terminates(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+
+	repo_delegate(f->r, "targets", "A", KA, 0, P("s/*"), NULL);
+	repo_bins(f->r, "A", "bin", 1, KB);
+	repo_delegate(f->r, "targets", "B", KC, 0, P("s/*"), NULL);
+	add(f, "B", "s/x", "B x");
+	begin(f);
+	expect_not_found(f, "s/x", &err);
+	assert_true(loaded(f, "A"));
+	assert_true(loaded(f, "bin-0") || loaded(f, "bin-1"));
+	assert_false(loaded(f, "B"));
+}
+
 static void
 test_succinct_bins_2(void **state)
 {
@@ -772,6 +794,7 @@ main(void)
 		T(test_terminating),
 		T(test_outside_paths),
 		T(test_hash_prefixes),
+		T(test_succinct_bin_terminates),
 		T(test_succinct_bins_2),
 		T(test_succinct_bins_3),
 		T(test_max_delegations),
