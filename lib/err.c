@@ -36,6 +36,8 @@ static const char *const messages[] = {
 	[-FERRY_ERR_ROLLBACK] = "rollback: version went backwards",
 	[-FERRY_ERR_VERSION] = "unexpected metadata version",
 	[-FERRY_ERR_REPOSITORY] = "inconsistent repository",
+	[-FERRY_ERR_PASSPHRASE] = "wrong passphrase or altered key file",
+	[-FERRY_ERR_KEYFILE] = "malformed key file",
 };
 
 /* Adding a code without its message breaks the build, not a user. */

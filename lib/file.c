@@ -200,8 +200,9 @@ ferry_atomic_size(const struct ferry_atomic *a)
 	return a == NULL ? 0 : a->size;
 }
 
-int
-ferry_atomic_commit(struct ferry_atomic *a)
+/* Everything written reaches the disk; the descriptor is closed. */
+static int
+atomic_flush(struct ferry_atomic *a)
 {
 	int fd;
 
@@ -217,9 +218,35 @@ ferry_atomic_commit(struct ferry_atomic *a)
 	}
 	if (close(fd) == -1)
 		return FERRY_ERR_IO;
+	return 0;
+}
+
+int
+ferry_atomic_commit(struct ferry_atomic *a)
+{
+	int r;
+
+	if ((r = atomic_flush(a)) != 0)
+		return r;
 	if (rename(a->tmp, a->path) == -1)
 		return FERRY_ERR_IO;
 	a->committed = 1;
+	return fsync_parent(a->path);
+}
+
+int
+ferry_atomic_commit_new(struct ferry_atomic *a)
+{
+	int r;
+
+	if ((r = atomic_flush(a)) != 0)
+		return r;
+	/* link(2), unlike rename(2), refuses to replace what is there. */
+	if (link(a->tmp, a->path) == -1)
+		return FERRY_ERR_IO;
+	a->committed = 1;
+	if (unlink(a->tmp) == -1)
+		return FERRY_ERR_IO;
 	return fsync_parent(a->path);
 }
 
@@ -251,6 +278,21 @@ ferry_file_write_atomic(const char *path, const void *buf, size_t len,
 		return r;
 	if ((r = ferry_atomic_write(a, buf, len)) == 0)
 		r = ferry_atomic_commit(a);
+	ferry_atomic_free(a);
+	return r;
+}
+
+int
+ferry_file_write_new(const char *path, const void *buf, size_t len,
+    mode_t mode)
+{
+	struct ferry_atomic *a = NULL;
+	int r;
+
+	if ((r = ferry_atomic_open(path, mode, &a)) != 0)
+		return r;
+	if ((r = ferry_atomic_write(a, buf, len)) == 0)
+		r = ferry_atomic_commit_new(a);
 	ferry_atomic_free(a);
 	return r;
 }

@@ -32,6 +32,14 @@ int ferry_file_write_atomic(const char *path, const void *buf, size_t len,
     mode_t mode);
 
 /*
+ * The same, for a file that must not exist yet (a new key): fails with
+ * FERRY_ERR_IO and errno EEXIST, leaving the existing file alone, if
+ * something is already at path, even if it appeared during the write.
+ */
+int ferry_file_write_new(const char *path, const void *buf, size_t len,
+    mode_t mode);
+
+/*
  * A file being written atomically in pieces, for data too large to hold
  * in memory (targets streamed from the network).  Nothing is visible under
  * the final name until ferry_atomic_commit() succeeds;
@@ -49,6 +57,8 @@ uint64_t ferry_atomic_size(const struct ferry_atomic *a);
  * the rename; the caller may treat that as failure and retry the write.
  */
 int ferry_atomic_commit(struct ferry_atomic *a);
+/* As ferry_atomic_commit(), but never replaces an existing file (EEXIST). */
+int ferry_atomic_commit_new(struct ferry_atomic *a);
 /* Discard (if not committed) and free; accepts NULL. */
 void ferry_atomic_free(struct ferry_atomic *a);
 

@@ -149,3 +149,26 @@ ferry_seckey_sign(struct ferry_seckey *k, const unsigned char *msg,
 	sodium_memzero(sig, sizeof(sig));
 	return r;
 }
+
+int
+ferry_seckey_with_seed(struct ferry_seckey *k,
+    int (*fn)(const unsigned char *, size_t, void *), void *arg)
+{
+	int r;
+
+	if (k == NULL || fn == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if (sodium_mprotect_readonly(k->sk) != 0)
+		return FERRY_ERR_CRYPTO;
+	/* libsodium's Ed25519 secret key is the seed, then the public key. */
+	r = fn(k->sk, crypto_sign_SEEDBYTES, arg);
+	if (sodium_mprotect_noaccess(k->sk) != 0)
+		r = FERRY_ERR_CRYPTO;
+	return r;
+}
+
+const unsigned char *
+ferry_seckey_public(const struct ferry_seckey *k)
+{
+	return k == NULL ? NULL : k->pk;
+}

@@ -50,4 +50,17 @@ const char *ferry_seckey_keyid(const struct ferry_seckey *k);
 int ferry_seckey_sign(struct ferry_seckey *k, const unsigned char *msg,
     size_t len, char *sighex);
 
+/*
+ * Call fn with the FERRY_SEED_BYTES seed the key derives from, readable
+ * only for the duration of the call (the key file code encrypts it from
+ * there); fn must not keep the pointer or copy the seed outside
+ * sodium_malloc() memory.  Returns what fn returns, or FERRY_ERR_CRYPTO
+ * if the memory could not be made readable or locked again.
+ */
+int ferry_seckey_with_seed(struct ferry_seckey *k,
+    int (*fn)(const unsigned char *seed, size_t len, void *arg), void *arg);
+
+/* The raw 32-byte public key. */
+const unsigned char *ferry_seckey_public(const struct ferry_seckey *k);
+
 #endif

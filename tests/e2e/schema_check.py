@@ -4,7 +4,9 @@
 #   /usr/bin/python3 tests/e2e/schema_check.py SCHEMADIR FILE...
 #
 # For each FILE the schema is chosen from signed._type (root, targets,
-# snapshot, timestamp) and one line is printed:
+# snapshot, timestamp), or for the signer's own files from _type
+# "ferry-key" (key.schema.json) or a bare key with keyid and keyval
+# (pubkey.schema.json), and one line is printed:
 #   ok FILE
 #   FAIL FILE: <JSON pointer in the document>: <message>
 # Exit status: 0 all files passed, 1 some file failed, 2 usage error
@@ -24,7 +26,9 @@ from jsonschema import Draft202012Validator, RefResolver
 from jsonschema.exceptions import best_match
 
 ROLES = ("root", "targets", "snapshot", "timestamp")
-SCHEMA_FILES = ("common",) + ROLES
+# Files the signer writes that are not TUF metadata.
+OTHERS = ("key", "pubkey")
+SCHEMA_FILES = ("common",) + ROLES + OTHERS
 PROG = "schema_check.py"
 
 
@@ -80,7 +84,7 @@ def load_validators(schemadir):
         schemas[name] = schema
     store = {s["$id"]: s for s in schemas.values()}
     validators = {}
-    for role in ROLES:
+    for role in ROLES + OTHERS:
         schema = schemas[role]
         resolver = RefResolver(base_uri=schema["$id"], referrer=schema,
                                store=store)
@@ -146,6 +150,19 @@ def check_file(path, validators):
     # structure to find signed._type.
     if not isinstance(doc, dict):
         return ("/", "top level is not an object")
+    if "signed" not in doc and doc.get("_type") == "ferry-key":
+        role = "key"
+    elif "signed" not in doc and "keyid" in doc and "keyval" in doc:
+        role = "pubkey"
+    else:
+        role = None
+    if role is not None:
+        errors = list(validators[role].iter_errors(doc))
+        if not errors:
+            return None
+        errors.sort(key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        err = best_match(errors)
+        return (pointer(err.absolute_path), describe(err))
     signed = doc.get("signed")
     if not isinstance(signed, dict):
         return ("/signed", "missing or not an object")

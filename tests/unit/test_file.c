@@ -619,6 +619,184 @@ test_atomic_tmp_symlink_not_followed(void **state)
 	}
 }
 
+/* ---- ferry_file_write_new ---- */
+
+static void
+test_write_new_creates(void **state)
+{
+	static const mode_t modes[] = { 0600, 0640, 0400, 0644 };
+	static const mode_t masks[] = { 077, 000, 022 };
+	struct fx *f = *state;
+	char p[512], name[64], want[512];
+	mode_t old = umask(077);
+	size_t i, j;
+
+	want[0] = '\0';
+	for (j = 0; j < sizeof(masks) / sizeof(masks[0]); j++) {
+		umask(masks[j]);
+		for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+			snprintf(name, sizeof(name), "k%zu-%zu", j, i);
+			join(p, sizeof(p), f->dir, name);
+			assert_int_equal(ferry_file_write_new(p, "key data", 8,
+			    modes[i]), 0);
+			assert_file_is(p, "key data", 8);
+			assert_int_equal(perm_of(p), modes[i]);
+			if (want[0] != '\0')
+				strncat(want, "/", sizeof(want) -
+				    strlen(want) - 1);
+			strncat(want, name, sizeof(want) - strlen(want) - 1);
+		}
+	}
+	umask(old);
+	/* Nothing beside them: the temporaries are gone. */
+	assert_dir_is(f->dir, want);
+
+	join(p, sizeof(p), f->dir, "nothing");
+	assert_int_equal(ferry_file_write_new(p, NULL, 0, 0600), 0);
+	assert_file_is(p, "", 0);
+}
+
+/* What is there stays exactly as it was: bytes, mode, inode, time. */
+static void
+test_write_new_refuses_existing(void **state)
+{
+	static const char old[] = "precious old key, longer than the new";
+	struct fx *f = *state;
+	struct stat before, after;
+	char p[512];
+
+	join(p, sizeof(p), f->dir, "key");
+	put_file(p, old, sizeof(old) - 1);
+	assert_int_equal(chmod(p, 0644), 0);
+	assert_int_equal(stat(p, &before), 0);
+	errno = 0;
+	assert_int_equal(ferry_file_write_new(p, "new", 3, 0600),
+	    FERRY_ERR_IO);
+	assert_int_equal(errno, EEXIST);
+	assert_file_is(p, old, sizeof(old) - 1);
+	assert_int_equal(perm_of(p), 0644);
+	assert_int_equal(stat(p, &after), 0);
+	assert_true(before.st_ino == after.st_ino);
+	assert_true(before.st_mtime == after.st_mtime);
+	assert_true(before.st_nlink == after.st_nlink);
+	assert_dir_is(f->dir, "key");
+
+	/* An empty file is something too; so is a directory. */
+	put_file(p, "", 0);
+	errno = 0;
+	assert_int_equal(ferry_file_write_new(p, "new", 3, 0600),
+	    FERRY_ERR_IO);
+	assert_int_equal(errno, EEXIST);
+	assert_file_is(p, "", 0);
+	join(p, sizeof(p), f->dir, "dir");
+	assert_int_equal(mkdir(p, 0700), 0);
+	errno = 0;
+	assert_int_equal(ferry_file_write_new(p, "new", 3, 0600),
+	    FERRY_ERR_IO);
+	assert_int_equal(errno, EEXIST);
+	assert_dir_is(f->dir, "dir/key");
+	assert_dir_is(p, "");
+}
+
+/*
+ * A symlink at the path is never followed: a dangling one does not lead
+ * to a file being created where it points, one to a file does not lead
+ * to that file being written.
+ */
+static void
+test_write_new_symlink_not_followed(void **state)
+{
+	struct fx *f = *state;
+	char p[512], target[512], victim[512], lnk[512];
+	struct stat st;
+	ssize_t n;
+
+	join(p, sizeof(p), f->dir, "key");
+	join(target, sizeof(target), f->dir, "nowhere");
+	assert_int_equal(symlink(target, p), 0);
+	errno = 0;
+	assert_int_equal(ferry_file_write_new(p, "new", 3, 0600),
+	    FERRY_ERR_IO);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(lstat(target, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	n = readlink(p, lnk, sizeof(lnk) - 1);
+	assert_true(n > 0);
+	lnk[n] = '\0';
+	assert_string_equal(lnk, target);
+	assert_dir_is(f->dir, "key");
+
+	join(p, sizeof(p), f->dir, "key2");
+	join(victim, sizeof(victim), f->dir, "victim");
+	put_file(victim, "precious", 8);
+	assert_int_equal(chmod(victim, 0644), 0);
+	assert_int_equal(symlink(victim, p), 0);
+	errno = 0;
+	assert_int_equal(ferry_file_write_new(p, "new", 3, 0600),
+	    FERRY_ERR_IO);
+	assert_int_equal(errno, EEXIST);
+	assert_file_is(victim, "precious", 8);
+	assert_int_equal(perm_of(victim), 0644);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_dir_is(f->dir, "key/key2/victim");
+}
+
+/* A file that appears while the new one is written wins. */
+static void
+test_atomic_commit_new_race(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_atomic *a = NULL;
+	char p[512];
+
+	join(p, sizeof(p), f->dir, "key");
+	assert_int_equal(ferry_atomic_open(p, 0600, &a), 0);
+	assert_int_equal(ferry_atomic_write(a, "mine", 4), 0);
+	put_file(p, "theirs", 6);
+	errno = 0;
+	assert_int_equal(ferry_atomic_commit_new(a), FERRY_ERR_IO);
+	assert_int_equal(errno, EEXIST);
+	ferry_atomic_free(a);
+	assert_file_is(p, "theirs", 6);
+	assert_dir_is(f->dir, "key");
+
+	/* Without a rival: in place, and only once. */
+	assert_int_equal(unlink(p), 0);
+	a = NULL;
+	assert_int_equal(ferry_atomic_open(p, 0640, &a), 0);
+	assert_int_equal(ferry_atomic_write(a, "mine", 4), 0);
+	assert_int_equal(ferry_atomic_commit_new(a), 0);
+	assert_int_equal(ferry_atomic_commit_new(a), FERRY_ERR_INVALID_ARG);
+	ferry_atomic_free(a);
+	assert_file_is(p, "mine", 4);
+	assert_int_equal(perm_of(p), 0640);
+	assert_dir_is(f->dir, "key");
+	assert_int_equal(ferry_atomic_commit_new(NULL), FERRY_ERR_INVALID_ARG);
+}
+
+static void
+test_write_new_missing_directory(void **state)
+{
+	struct fx *f = *state;
+	char p[512];
+
+	join(p, sizeof(p), f->dir, "no-such-dir/key");
+	errno = 0;
+	assert_int_equal(ferry_file_write_new(p, "x", 1, 0600), FERRY_ERR_IO);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(ferry_file_write_new(NULL, "x", 1, 0600),
+	    FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_file_write_new("", "x", 1, 0600),
+	    FERRY_ERR_INVALID_ARG);
+	join(p, sizeof(p), f->dir, "key");
+	assert_int_equal(ferry_file_write_new(p, NULL, 1, 0600),
+	    FERRY_ERR_INVALID_ARG);
+	assert_dir_is(f->dir, "");
+}
+
 /* ---- ferry_file_read ---- */
 
 static void
@@ -978,6 +1156,11 @@ main(void)
 		T(test_atomic_commit_and_size),
 		T(test_atomic_large_stream),
 		T(test_atomic_tmp_symlink_not_followed),
+		T(test_write_new_creates),
+		T(test_write_new_refuses_existing),
+		T(test_write_new_symlink_not_followed),
+		T(test_atomic_commit_new_race),
+		T(test_write_new_missing_directory),
 		T(test_read_exact_limit),
 		T(test_read_over_limit),
 		T(test_read_empty),
