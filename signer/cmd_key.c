@@ -303,11 +303,48 @@ key_check(const struct key_args *a)
 	return 0;
 }
 
+/* An option the verb would ignore is a mistake worth stopping for. */
+static int
+key_opts_fit(const struct key_args *a)
+{
+	static const struct {
+		const char *verb;
+		int kdf, label, pfd, newpfd, out;
+	} fit[] = {
+		{ "generate", 1, 1, 1, 0, 0 },
+		{ "passwd", 1, 0, 1, 1, 0 },
+		{ "export", 0, 0, 0, 0, 1 },
+		{ "check", 0, 0, 1, 0, 0 },
+	};
+	const char *bad = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(fit) / sizeof(fit[0]); i++) {
+		if (strcmp(a->verb, fit[i].verb) != 0)
+			continue;
+		if (a->have_kdf && !fit[i].kdf)
+			bad = "--kdf";
+		else if (a->label != NULL && !fit[i].label)
+			bad = "--label";
+		else if (a->pfd >= 0 && !fit[i].pfd)
+			bad = "--passphrase-fd";
+		else if (a->newpfd >= 0 && !fit[i].newpfd)
+			bad = "--new-passphrase-fd";
+		else if (a->out != NULL && !fit[i].out)
+			bad = "-o";
+		break;
+	}
+	if (bad == NULL)
+		return 0;
+	sign_failf("key %s: %s does not apply", a->verb, bad);
+	return 2;
+}
+
 int
 cmd_key(int argc, char **argv)
 {
 	struct key_args a;
-	int c;
+	int c, r;
 
 	memset(&a, 0, sizeof(a));
 	a.pfd = a.newpfd = -1;
@@ -361,6 +398,8 @@ cmd_key(int argc, char **argv)
 		return 2;
 	}
 	a.file = argv[optind];
+	if ((r = key_opts_fit(&a)) != 0)
+		return r;
 	if (strcmp(a.verb, "generate") == 0)
 		return key_generate(&a);
 	if (strcmp(a.verb, "passwd") == 0)

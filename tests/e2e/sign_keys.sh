@@ -43,6 +43,10 @@ run 2 "$sign" key generate --kdf cheap a.key
 has "must be sensitive, moderate or interactive" err
 run 2 "$sign" key generate --passphrase-fd x a.key
 has "not a file descriptor" err
+run 2 "$sign" key check --label x a.key
+has "key check: --label does not apply" err
+run 2 "$sign" key export --passphrase-fd 0 a.key
+has "key export: --passphrase-fd does not apply" err
 
 echo "== generate"
 printf 'correct horse battery\n' >pw
