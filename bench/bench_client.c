@@ -67,6 +67,8 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#define BENCH_NAME "bench_client"
+#include "bench/bench.h"
 #include "lib/err.h"
 #include "lib/fetch.h"
 #include "lib/file.h"
@@ -88,34 +90,6 @@
 #define SPEC_VERSION "1.0.31"
 #define BIN_PREFIX "bins"
 
-static const char *progname = "bench_client";
-
-static int
-fail(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return code;
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* CPU time of this process, all its threads (libcurl's resolver too). */
 static double
 cpu_ms(void)
@@ -124,22 +98,6 @@ cpu_ms(void)
 
 	(void)clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts v in place. */
-static double
-median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int
@@ -156,98 +114,6 @@ parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 		return FERRY_ERR_INVALID_ARG;
 	*out = v;
 	return 0;
-}
-
-/* Deterministic data: xorshift64*, as in bench_meta. */
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t
-rng_next(struct rng *g)
-{
-	g->s ^= g->s >> 12;
-	g->s ^= g->s << 25;
-	g->s ^= g->s >> 27;
-	return g->s * UINT64_C(2685821657736338717);
-}
-
-/* I/O. */
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return FERRY_ERR_IO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* No fsync: the repository is scratch data, rebuilt on every run. */
-static int
-write_file(const char *path, const void *buf, size_t len)
-{
-	int fd, r;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return fail(FERRY_ERR_IO, "%s: %s", path, strerror(errno));
-	r = write_all(fd, buf, len);
-	if (r != 0)
-		(void)fail(r, "%s: %s", path, strerror(errno));
-	if (close(fd) != 0 && r == 0)
-		r = fail(FERRY_ERR_IO, "%s: %s", path, strerror(errno));
-	return r;
-}
-
-static int
-read_file(const char *path, unsigned char **out, size_t *outlen)
-{
-	unsigned char *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	ssize_t n;
-	int fd, r = FERRY_ERR_IO;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return fail(r, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0)
-		goto out;
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = FERRY_ERR_NOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			errno = EIO;
-		if (n <= 0)
-			goto out;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	r = 0;
- out:
-	if (r != 0)
-		(void)fail(r, "%s: %s", path, r == FERRY_ERR_IO ?
-		    strerror(errno) : ferry_strerror(r));
-	free(buf);
-	(void)close(fd);
-	return r;
 }
 
 /* mkdir -p */
@@ -394,7 +260,7 @@ sign_write(struct gen *g, json_t *signed_obj, struct ferry_seckey *k,
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/metadata/%s", g->dir, name);
-	if ((r = write_file(path, buf, len)) != 0)
+	if ((r = write_file_flags(path, buf, len, O_TRUNC, 0644)) != 0)
 		goto out;
 	g->files++;
 	g->bytes += len;
@@ -441,7 +307,8 @@ write_target(struct gen *g, const char *tpath, const unsigned char *data,
 		if (snprintf(path, sizeof(path), "%s/%s.%s", sub, hexes[i],
 		    slash == NULL ? tpath : slash + 1) >= (int)sizeof(path))
 			return fail(FERRY_ERR_IO, "%s: path too long", sub);
-		if ((r = write_file(path, data, len)) != 0)
+		if ((r = write_file_flags(path, data, len, O_TRUNC,
+		    0644)) != 0)
 			return r;
 		g->files++;
 		g->bytes += len;
@@ -455,7 +322,8 @@ gen_repo(struct gen *g)
 	struct rng rg = { UINT64_C(0x5eedf00dcafe1234) };
 	unsigned char content[TARGET_LEN], seed[FERRY_SEED_BYTES];
 	char path[PATH_MAX], tpath[256], app[64], h256[65], h512[129];
-	char name[64], chosen_path[256] = "", chosen_256[65] = "", chosen_512[129] = "";
+	char name[64], chosen_path[256] = "";
+	char chosen_256[65] = "", chosen_512[129] = "";
 	char file[96];
 	json_t **bins = NULL, *entry, *keys = NULL, *dkeys = NULL, *s = NULL;
 	json_t *snapmeta = NULL, *mf = NULL, *tsmeta = NULL;
@@ -1145,7 +1013,7 @@ upd_fresh(const char *dir, const unsigned char *root, size_t rootlen)
 	if ((r = mkdir_p(path)) != 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/metadata/root.json", dir);
-	return write_file(path, root, rootlen);
+	return write_file_flags(path, root, rootlen, O_TRUNC, 0644);
 }
 
 static int
@@ -1349,7 +1217,7 @@ usage(FILE *fp, int code)
 	    "  time  run CMD; write \"WALL_MS CPU_MS\" to FILE; exit with "
 	    "its status\n"
 	    "        (-k: kill it after SECONDS and exit 124)\n",
-	    progname, progname, progname, progname, DEFAULT_TARGETS,
+	    BENCH_NAME, BENCH_NAME, BENCH_NAME, BENCH_NAME, DEFAULT_TARGETS,
 	    DEFAULT_BINS,
 	    DEFAULT_RUNS);
 	return code;

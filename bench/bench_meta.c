@@ -48,6 +48,8 @@
 #include <openssl/crypto.h>
 #include <sodium.h>
 
+#define BENCH_NAME "bench_meta"
+#include "bench/bench.h"
 #include "lib/err.h"
 #include "lib/hash.h"
 #include "lib/hex.h"
@@ -67,8 +69,6 @@
 #define SHA256_HEXLEN 64
 #define NONE (-1.0)	/* a figure the table has no entry for */
 
-static const char *progname = "bench_meta";
-
 /*
  * Paths to remove on exit.  Fixed arrays and sig_atomic_t flags, so the
  * signal handler can clean up with only async-signal-safe calls.
@@ -79,23 +79,6 @@ static struct {
 	char blob[PATH_MAX];
 	volatile sig_atomic_t have_dir, have_meta, have_blob;
 } tmp;
-
-static int
-fail(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return code;
-}
 
 static void
 cleanup(void)
@@ -141,31 +124,6 @@ install_signals(void)
 }
 
 /* Clock and statistics. */
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts v in place. */
-static double
-median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static double
 minimum(const double *v, size_t n)
@@ -220,21 +178,6 @@ settle(void)
 #endif
 }
 
-/* Deterministic data: xorshift64*, good enough and fast. */
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t
-rng_next(struct rng *g)
-{
-	g->s ^= g->s >> 12;
-	g->s ^= g->s << 25;
-	g->s ^= g->s >> 27;
-	return g->s * UINT64_C(2685821657736338717);
-}
-
 static void
 rng_bytes(struct rng *g, unsigned char *out, size_t n)
 {
@@ -246,83 +189,6 @@ rng_bytes(struct rng *g, unsigned char *out, size_t n)
 			v = rng_next(g);
 		out[i] = (unsigned char)(v >> (8 * (i % 8)));
 	}
-}
-
-/* I/O helpers. */
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return FERRY_ERR_IO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-write_file(const char *path, const void *buf, size_t len)
-{
-	int fd, r;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return fail(FERRY_ERR_IO, "%s: %s", path, strerror(errno));
-	r = write_all(fd, buf, len);
-	if (r != 0)
-		(void)fail(r, "%s: %s", path, strerror(errno));
-	if (close(fd) != 0 && r == 0)
-		r = fail(FERRY_ERR_IO, "%s: %s", path, strerror(errno));
-	return r;
-}
-
-static int
-read_file(const char *path, unsigned char **out, size_t *outlen)
-{
-	unsigned char *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	ssize_t n;
-	int fd, r = FERRY_ERR_IO;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return fail(r, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0)
-		goto out;
-	/* One spare byte, so an empty file still gets a buffer. */
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = FERRY_ERR_NOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			errno = EIO;	/* shorter than fstat said */
-		if (n <= 0)
-			goto out;
-		len += (size_t)n;
-	}
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	r = 0;
- out:
-	if (r != 0)
-		(void)fail(r, "%s: %s", path, r == FERRY_ERR_IO ?
-		    strerror(errno) : ferry_strerror(r));
-	free(buf);
-	(void)close(fd);
-	return r;
 }
 
 /* Part 1: the metadata. */
@@ -481,7 +347,7 @@ make_targets_file(size_t ntargets, struct ferry_seckey *key,
 	*canonlen = md->canonlen;
 	/* Flag first: a signal may come between creating and flagging. */
 	tmp.have_meta = 1;
-	if ((r = write_file(tmp.meta, ser, serlen)) != 0) {
+	if ((r = write_file_flags(tmp.meta, ser, serlen, O_EXCL, 0600)) != 0) {
 		free(*canon);
 		*canon = NULL;
 		goto out;
@@ -1161,7 +1027,7 @@ usage(FILE *fp)
 	    "(default $TMPDIR or /tmp)\n"
 	    "Prints figures beside the raw work they compare against; "
 	    "fails only on an error.\n",
-	    progname, DEFAULT_TARGETS, DEFAULT_HASH_MIB, MIN_RUNS,
+	    BENCH_NAME, DEFAULT_TARGETS, DEFAULT_HASH_MIB, MIN_RUNS,
 	    DEFAULT_RUNS, HASH_RUNS);
 }
 
@@ -1239,7 +1105,7 @@ main(int argc, char **argv)
 		}
 		if (r != 0) {
 			fprintf(stderr, "%s: bad value for --%s: %s\n",
-			    progname, c == 't' ? "targets" : c == 'm' ?
+			    BENCH_NAME, c == 't' ? "targets" : c == 'm' ?
 			    "hash-mib" : "runs", optarg);
 			usage(stderr);
 			return 2;
@@ -1251,21 +1117,21 @@ main(int argc, char **argv)
 	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: libsodium failed to initialise\n",
-		    progname);
+		    BENCH_NAME);
 		return 1;
 	}
 	if (snprintf(tmp.dir, sizeof(tmp.dir), "%s/ferry-bench.XXXXXX",
 	    workdir) >= (int)sizeof(tmp.dir)) {
-		fprintf(stderr, "%s: --workdir too long\n", progname);
+		fprintf(stderr, "%s: --workdir too long\n", BENCH_NAME);
 		return 2;
 	}
 	if (install_signals() != 0) {
-		fprintf(stderr, "%s: sigaction: %s\n", progname,
+		fprintf(stderr, "%s: sigaction: %s\n", BENCH_NAME,
 		    strerror(errno));
 		return 1;
 	}
 	if (mkdtemp(tmp.dir) == NULL) {
-		fprintf(stderr, "%s: %s: %s\n", progname, tmp.dir,
+		fprintf(stderr, "%s: %s: %s\n", BENCH_NAME, tmp.dir,
 		    strerror(errno));
 		return 1;
 	}

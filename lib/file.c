@@ -267,9 +267,10 @@ ferry_atomic_free(struct ferry_atomic *a)
 	errno = saved;
 }
 
-int
-ferry_file_write_atomic(const char *path, const void *buf, size_t len,
-    mode_t mode)
+/* A whole buffer through ferry_atomic_*, committed by commit. */
+static int
+write_whole(const char *path, const void *buf, size_t len, mode_t mode,
+    int (*commit)(struct ferry_atomic *))
 {
 	struct ferry_atomic *a = NULL;
 	int r;
@@ -277,22 +278,21 @@ ferry_file_write_atomic(const char *path, const void *buf, size_t len,
 	if ((r = ferry_atomic_open(path, mode, &a)) != 0)
 		return r;
 	if ((r = ferry_atomic_write(a, buf, len)) == 0)
-		r = ferry_atomic_commit(a);
+		r = commit(a);
 	ferry_atomic_free(a);
 	return r;
+}
+
+int
+ferry_file_write_atomic(const char *path, const void *buf, size_t len,
+    mode_t mode)
+{
+	return write_whole(path, buf, len, mode, ferry_atomic_commit);
 }
 
 int
 ferry_file_write_new(const char *path, const void *buf, size_t len,
     mode_t mode)
 {
-	struct ferry_atomic *a = NULL;
-	int r;
-
-	if ((r = ferry_atomic_open(path, mode, &a)) != 0)
-		return r;
-	if ((r = ferry_atomic_write(a, buf, len)) == 0)
-		r = ferry_atomic_commit_new(a);
-	ferry_atomic_free(a);
-	return r;
+	return write_whole(path, buf, len, mode, ferry_atomic_commit_new);
 }

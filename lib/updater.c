@@ -186,6 +186,36 @@ check_type(const struct ferry_meta *md, enum ferry_meta_type t,
 	return 0;
 }
 
+/*
+ * Parse len bytes at buf as metadata of type t signed by a threshold of
+ * role's keys in ring.  A signature error names the role and version
+ * ("snapshot v3: ...").  The caller owns *out.
+ */
+static int
+parse_verified(const unsigned char *buf, size_t len, enum ferry_meta_type t,
+    const struct ferry_keyring *ring, const struct ferry_role *role,
+    const char *name, struct ferry_meta **out, struct ferry_error *err)
+{
+	struct ferry_meta *md = NULL;
+	struct ferry_error e = { 0 };
+	int r;
+
+	if ((r = ferry_meta_parse(buf, len, len, &md, err)) != 0)
+		return r;
+	if ((r = check_type(md, t, err)) != 0)
+		goto fail;
+	if ((r = ferry_meta_verify(md, ring, role, NULL, &e)) != 0) {
+		r = ferry_error_set(err, r, "%.80s v%lld: %s", name,
+		    (long long)md->version, ferry_error_msg(&e));
+		goto fail;
+	}
+	*out = md;
+	return 0;
+ fail:
+	ferry_meta_free(md);
+	return r;
+}
+
 static int
 expired(const struct ferry_updater *u, const struct ferry_meta *md,
     const char *role, struct ferry_error *err)
@@ -249,19 +279,12 @@ apply_timestamp(struct ferry_updater *u, const unsigned char *buf, size_t len,
 {
 	struct ferry_metafile old_mf, new_mf;
 	struct ferry_meta *md = NULL;
-	struct ferry_error e = { 0 };
 	int r, *equal = arg;
 
-	if ((r = ferry_meta_parse(buf, len, len, &md, err)) != 0)
+	if ((r = parse_verified(buf, len, FERRY_META_TIMESTAMP, &u->root->keys,
+	    &u->root->roles[FERRY_META_TIMESTAMP], "timestamp", &md,
+	    err)) != 0)
 		return r;
-	if ((r = check_type(md, FERRY_META_TIMESTAMP, err)) != 0)
-		goto fail;
-	if ((r = ferry_meta_verify_by_root(u->root, FERRY_META_TIMESTAMP, md,
-	    NULL, &e)) != 0) {
-		r = ferry_error_set(err, r, "timestamp v%lld: %s",
-		    (long long)md->version, ferry_error_msg(&e));
-		goto fail;
-	}
 	if (u->timestamp != NULL) {
 		if (md->version < u->timestamp->version) {
 			r = ferry_error_set(err, FERRY_ERR_ROLLBACK,
@@ -351,7 +374,6 @@ apply_snapshot(struct ferry_updater *u, const unsigned char *buf, size_t len,
 	const struct snap_arg *sa = arg;
 	struct ferry_metafile mf, omf, nmf;
 	struct ferry_meta *md = NULL;
-	struct ferry_error e = { 0 };
 	const char *name;
 	json_t *v;
 	int r;
@@ -364,16 +386,9 @@ apply_snapshot(struct ferry_updater *u, const unsigned char *buf, size_t len,
 	if (!sa->trusted && (r = check_metafile(&mf, buf, len, "snapshot",
 	    err)) != 0)
 		return r;
-	if ((r = ferry_meta_parse(buf, len, len, &md, err)) != 0)
+	if ((r = parse_verified(buf, len, FERRY_META_SNAPSHOT, &u->root->keys,
+	    &u->root->roles[FERRY_META_SNAPSHOT], "snapshot", &md, err)) != 0)
 		return r;
-	if ((r = check_type(md, FERRY_META_SNAPSHOT, err)) != 0)
-		goto fail;
-	if ((r = ferry_meta_verify_by_root(u->root, FERRY_META_SNAPSHOT, md,
-	    NULL, &e)) != 0) {
-		r = ferry_error_set(err, r, "snapshot v%lld: %s",
-		    (long long)md->version, ferry_error_msg(&e));
-		goto fail;
-	}
 	if (u->snapshot != NULL) {
 		json_object_foreach((json_t *)u->snapshot->meta, name, v) {
 			if (ferry_meta_metafile(md, name, &nmf) != 0) {
@@ -411,7 +426,6 @@ upd_update_targets(struct ferry_updater *u, const char *role,
 {
 	struct ferry_metafile mf;
 	struct ferry_meta *md = NULL;
-	struct ferry_error e = { 0 };
 	struct delegated *nd;
 	char name[512];
 	int r;
@@ -425,15 +439,9 @@ upd_update_targets(struct ferry_updater *u, const char *role,
 		    name);
 	if ((r = check_metafile(&mf, buf, len, role, err)) != 0)
 		return r;
-	if ((r = ferry_meta_parse(buf, len, len, &md, err)) != 0)
+	if ((r = parse_verified(buf, len, FERRY_META_TARGETS, ring, desc, role,
+	    &md, err)) != 0)
 		return r;
-	if ((r = check_type(md, FERRY_META_TARGETS, err)) != 0)
-		goto fail;
-	if ((r = ferry_meta_verify(md, ring, desc, NULL, &e)) != 0) {
-		r = ferry_error_set(err, r, "%.80s v%lld: %s", role,
-		    (long long)md->version, ferry_error_msg(&e));
-		goto fail;
-	}
 	if (md->version != mf.version) {
 		r = ferry_error_set(err, FERRY_ERR_VERSION, "expected %.80s "
 		    "v%lld (from snapshot v%lld), got v%lld", role,

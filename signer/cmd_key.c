@@ -147,16 +147,17 @@ key_generate(const struct key_args *a)
 	struct ferry_seckey *k = NULL;
 	json_t *kf = NULL, *pub = NULL;
 	struct stat st;
+	const char *taken;
 	char *pubfile;
 	int rc = 1, r;
 
 	if ((pubfile = pub_path(a->file)) == NULL)
 		return sign_failf("out of memory");
 	/* Refuse before the passphrase and the slow derivation. */
-	if (lstat(a->file, &st) == 0 || lstat(pubfile, &st) == 0) {
+	if ((taken = lstat(a->file, &st) == 0 ? a->file :
+	    lstat(pubfile, &st) == 0 ? pubfile : NULL) != NULL) {
 		sign_failf("%s: already exists; a key file is never "
-		    "overwritten", lstat(a->file, &st) == 0 ? a->file :
-		    pubfile);
+		    "overwritten", taken);
 		goto out;
 	}
 	if ((r = sign_passphrase(a->pfd, "Passphrase for the new key: ", 1,
@@ -344,7 +345,7 @@ int
 cmd_key(int argc, char **argv)
 {
 	struct key_args a;
-	int c, r;
+	int c, r, fd;
 
 	memset(&a, 0, sizeof(a));
 	a.pfd = a.newpfd = -1;
@@ -373,14 +374,13 @@ cmd_key(int argc, char **argv)
 			break;
 		case OPT_PFD:
 		case OPT_NEWPFD:
-			if (sign_parse_fd(optarg) < 0) {
+			if ((fd = sign_parse_fd(optarg)) < 0) {
 				sign_failf("%s %s: not a file descriptor",
 				    c == OPT_PFD ? "--passphrase-fd" :
 				    "--new-passphrase-fd", optarg);
 				return 2;
 			}
-			*(c == OPT_PFD ? &a.pfd : &a.newpfd) =
-			    sign_parse_fd(optarg);
+			*(c == OPT_PFD ? &a.pfd : &a.newpfd) = fd;
 			break;
 		case 'o':
 			a.out = optarg;

@@ -75,9 +75,7 @@ struct repo {
 static inline const char *
 repo_tmpdir(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	return t != NULL && t[0] != '\0' ? t : "/tmp";
+	return unit_tmpdir();
 }
 
 static inline struct ferry_seckey *
@@ -655,21 +653,11 @@ repo_mirror(struct repo *r, char *dir, size_t cap)
 	closedir(d);
 }
 
-static inline int
-repo_rm_cb(const char *path, const struct stat *sb, int flag,
-    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path) == 0 ? 0 : -1;
-}
-
 static inline void
 repo_rmtree(const char *dir)
 {
 	if (dir != NULL && dir[0] != '\0')
-		(void)nftw(dir, repo_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+		(void)unit_rmtree(dir);
 }
 
 static inline void

@@ -12,6 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,26 +47,13 @@ struct fx {
 /* ---- helpers ---- */
 
 static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
 
 	if (f == NULL)
 		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(f->dir, sizeof(f->dir), "%s/ferry-test-bundle.XXXXXX", tmp);
-	if (mkdtemp(f->dir) == NULL) {
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "bundle") != 0) {
 		free(f);
 		return -1;
 	}
@@ -84,7 +73,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	(void)nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	(void)unit_rmtree(f->dir);
 	free(f);
 	return 0;
 }
@@ -92,7 +81,7 @@ teardown(void **state)
 static void
 rm_tree(const char *path)
 {
-	assert_int_equal(nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(unit_rmtree(path), 0);
 }
 
 static void

@@ -12,6 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -252,15 +254,6 @@ stop_server(void)
 }
 
 static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 write_file(const char *name, const unsigned char *buf, size_t len)
 {
 	char path[512];
@@ -280,15 +273,11 @@ write_file(const char *name, const unsigned char *buf, size_t len)
 static int
 group_setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	unsigned char body[OK_LEN];
 	char path[512];
 
 	(void)state;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(tmpdir, sizeof(tmpdir), "%s/ferry-test-fetch.XXXXXX", tmp);
-	if (mkdtemp(tmpdir) == NULL)
+	if (unit_mkdtemp(tmpdir, sizeof(tmpdir), "fetch") != 0)
 		return -1;
 	ok_body(body);
 	if (write_file("a b.txt", body, OK_LEN) != 0 ||
@@ -310,7 +299,7 @@ group_teardown(void **state)
 	(void)state;
 	stop_server();
 	if (tmpdir[0] != '\0')
-		(void)nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+		(void)unit_rmtree(tmpdir);
 	return 0;
 }
 

@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,26 +36,13 @@ struct fx {
 /* ---- helpers ---- */
 
 static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
 
 	if (f == NULL)
 		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(f->dir, sizeof(f->dir), "%s/ferry-test-file.XXXXXX", tmp);
-	if (mkdtemp(f->dir) == NULL) {
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "file") != 0) {
 		free(f);
 		return -1;
 	}
@@ -68,7 +57,7 @@ teardown(void **state)
 
 	/* Make sure a test that removed write permission can be cleaned. */
 	(void)chmod(f->dir, 0700);
-	(void)nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	(void)unit_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -13,6 +13,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -757,13 +759,13 @@ static void
 test_parse_file(void **state)
 {
 	static const char doc[] = "{ \"b\": 2, \"a\": 1 }";
-	char dir[] = "/tmp/ferry-test-json.XXXXXX", path[128];
+	char dir[256], path[300];
 	struct ferry_error err;
 	json_t *v = NULL;
 	FILE *fp;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(unit_mkdtemp(dir, sizeof(dir), "json"), 0);
 	snprintf(path, sizeof(path), "%s/doc.json", dir);
 	fp = fopen(path, "wb");
 	assert_non_null(fp);

@@ -107,31 +107,17 @@ group_teardown(void **state)
 }
 
 static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 dir_setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)state;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(fx.dir, sizeof(fx.dir), "%s/ferry-test-keyfile.XXXXXX", tmp);
-	return mkdtemp(fx.dir) == NULL ? -1 : 0;
+	return unit_mkdtemp(fx.dir, sizeof(fx.dir), "keyfile");
 }
 
 static int
 dir_teardown(void **state)
 {
 	(void)state;
-	(void)nftw(fx.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	(void)unit_rmtree(fx.dir);
 	return 0;
 }
 

@@ -651,14 +651,10 @@ static void
 test_tty_not_a_terminal(void **state)
 {
 	char dir[256], file[300];
-	const char *tmp = getenv("TMPDIR");
 	int fd;
 
 	(void)state;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(dir, sizeof(dir), "%s/ferry-test-pp.XXXXXX", tmp);
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(unit_mkdtemp(dir, sizeof(dir), "pp"), 0);
 	snprintf(file, sizeof(file), "%s/plain", dir);
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(fd != -1);

@@ -8,9 +8,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -55,6 +57,44 @@ unit_unhex(const char *hex, size_t *len)
 	}
 	*len = n;
 	return p;
+}
+
+/* Where temporary files go: $TMPDIR, else /tmp. */
+static inline const char *
+unit_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t != NULL && t[0] != '\0' ? t : "/tmp";
+}
+
+/* Make a new directory "TMPDIR/ferry-test-TAG.XXXXXX" in buf; 0 or -1. */
+static inline int
+unit_mkdtemp(char *buf, size_t cap, const char *tag)
+{
+	int n = snprintf(buf, cap, "%s/ferry-test-%s.XXXXXX", unit_tmpdir(),
+	    tag);
+
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	return mkdtemp(buf) == NULL ? -1 : 0;
+}
+
+static inline int
+unit_rm_cb(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* rm -rf dir, never following a symbolic link; 0 or -1. */
+static inline int
+unit_rmtree(const char *dir)
+{
+	return nftw(dir, unit_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif
