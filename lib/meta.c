@@ -716,10 +716,6 @@ ferry_meta_sign(struct ferry_meta *md, struct ferry_seckey *k,
     struct ferry_error *err)
 {
 	char sighex[FERRY_ED25519_SIG_HEXLEN + 1];
-	const char *keyid = ferry_seckey_keyid(k), *id;
-	struct ferry_sig *views = NULL;
-	json_t *sigs = NULL, *old, *s;
-	size_t i, n;
 	int r;
 
 	if (md == NULL || k == NULL)
@@ -727,6 +723,21 @@ ferry_meta_sign(struct ferry_meta *md, struct ferry_seckey *k,
 	if ((r = ferry_seckey_sign(k, md->canon, md->canonlen, sighex)) != 0)
 		return ferry_error_set(err, r, "signing: %s",
 		    ferry_strerror(r));
+	return ferry_meta_add_signature(md, ferry_seckey_keyid(k), sighex, err);
+}
+
+int
+ferry_meta_add_signature(struct ferry_meta *md, const char *keyid,
+    const char *sighex, struct ferry_error *err)
+{
+	struct ferry_sig *views = NULL;
+	json_t *sigs = NULL, *old, *s;
+	const char *id;
+	size_t i, n;
+	int r;
+
+	if (md == NULL || keyid == NULL || sighex == NULL)
+		return FERRY_ERR_INVALID_ARG;
 	/*
 	 * Build the new signatures array aside: md->sigs borrows from the
 	 * old one, which must stay intact until the view is rebuilt.

@@ -180,6 +180,14 @@ int ferry_meta_sign(struct ferry_meta *md, struct ferry_seckey *k,
     struct ferry_error *err);
 
 /*
+ * Add the signature sighex (hex) by keyid, made elsewhere, replacing any
+ * earlier signature by the same key id.  It is not verified here: see
+ * ferry_meta_verify().  On failure the signatures are as before.
+ */
+int ferry_meta_add_signature(struct ferry_meta *md, const char *keyid,
+    const char *sighex, struct ferry_error *err);
+
+/*
  * Count the signatures on md made by distinct keys of role, as found in
  * ring.  A key id counts once however often it signs, two key ids for the
  * same key count once, and unsupported keys or schemes never count.

@@ -103,43 +103,6 @@ public_doc(const json_t *kf, json_t **out, struct ferry_error *err)
 }
 
 static int
-write_json(const char *path, const json_t *doc, mode_t mode, int replace,
-    struct ferry_error *err)
-{
-	unsigned char *buf = NULL;
-	size_t len;
-	int r;
-
-	if ((r = ferry_json_serialize(doc, &buf, &len, err)) != 0)
-		return r;
-	if (path == NULL) {
-		r = fwrite(buf, 1, len, stdout) == len && putchar('\n') != EOF &&
-		    fflush(stdout) == 0 ? 0 : ferry_error_set(err, FERRY_ERR_IO,
-		    "standard output: %s", strerror(errno));
-	} else {
-		r = replace ? ferry_file_write_atomic(path, buf, len, mode) :
-		    ferry_file_write_new(path, buf, len, mode);
-		if (r == FERRY_ERR_IO)
-			r = ferry_error_set(err, r, "%s: %s", path,
-			    errno == EEXIST ? "already exists" :
-			    strerror(errno));
-	}
-	free(buf);
-	return r;
-}
-
-static void
-kdf_note(const struct ferry_kdf *kdf)
-{
-	const char *name = ferry_kdf_name(kdf);
-
-	fprintf(stderr, "ferry-sign: deriving the encryption key (Argon2id%s%s,"
-	    " %llu passes over %llu MiB)...\n", name ? " " : "",
-	    name ? name : "", (unsigned long long)kdf->opslimit,
-	    (unsigned long long)(kdf->memlimit >> 20));
-}
-
-static int
 key_generate(const struct key_args *a)
 {
 	struct ferry_error err = { 0 };
@@ -169,7 +132,7 @@ key_generate(const struct key_args *a)
 		sign_failf("generating a key: %s", ferry_strerror(r));
 		goto out;
 	}
-	kdf_note(&a->kdf);
+	sign_kdf_note(&a->kdf);
 	if ((r = ferry_keyfile_seal(k, pp->buf, pp->len, &a->kdf, a->label,
 	    (int64_t)time(NULL), &kf, &err)) != 0 ||
 	    (r = public_doc(kf, &pub, &err)) != 0 ||
@@ -177,7 +140,7 @@ key_generate(const struct key_args *a)
 		sign_fail(a->file, &err);
 		goto out;
 	}
-	if ((r = write_json(pubfile, pub, 0644, 0, &err)) != 0) {
+	if ((r = sign_write_json(pubfile, pub, 0644, 0, &err)) != 0) {
 		sign_fail(pubfile, &err);
 		goto out;
 	}
@@ -194,36 +157,6 @@ key_generate(const struct key_args *a)
 	return rc;
 }
 
-/* Read KEYFILE and open it with a passphrase. */
-static int
-open_key(const char *file, int pfd, json_t **kfout, struct ferry_seckey **k,
-    struct ferry_error *err)
-{
-	struct ferry_passphrase *pp = NULL;
-	struct ferry_kdf kdf;
-	json_t *kf = NULL;
-	char prompt[256];
-	int r;
-
-	if ((r = ferry_keyfile_read(file, &kf, err)) != 0)
-		return r;
-	(void)ferry_keyfile_check(kf, &kdf, NULL);
-	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", file);
-	if ((r = sign_passphrase(pfd, prompt, 0, &pp, err)) != 0)
-		goto out;
-	kdf_note(&kdf);
-	if ((r = ferry_keyfile_open(kf, pp->buf, pp->len, k, err)) != 0)
-		goto out;
-	if (kfout != NULL) {
-		*kfout = kf;
-		kf = NULL;	/* transferred */
-	}
- out:
-	ferry_passphrase_free(pp);
-	json_decref(kf);
-	return r;
-}
-
 static int
 key_passwd(const struct key_args *a)
 {
@@ -235,7 +168,7 @@ key_passwd(const struct key_args *a)
 	int64_t created;
 	int rc = 1, fd;
 
-	if (open_key(a->file, a->pfd, &kf, &k, &err) != 0)
+	if (sign_open_key(a->file, a->pfd, &kf, &k, &err) != 0)
 		return sign_fail(a->file, &err);
 	fd = a->newpfd >= 0 ? a->newpfd : a->pfd;
 	if (sign_passphrase(fd, "New passphrase: ", 1, &pp, &err) != 0) {
@@ -249,7 +182,7 @@ key_passwd(const struct key_args *a)
 	if (ferry_meta_parse_time(json_string_value(json_object_get(kf,
 	    "created")), &created) != 0)
 		created = (int64_t)time(NULL);
-	kdf_note(&kdf);
+	sign_kdf_note(&kdf);
 	if (ferry_keyfile_seal(k, pp->buf, pp->len, &kdf,
 	    ferry_json_cstr(json_object_get(kf, "label")), created, &nkf,
 	    &err) != 0 || ferry_keyfile_write(a->file, nkf, 1, &err) != 0) {
@@ -279,7 +212,7 @@ key_export(const struct key_args *a)
 		sign_fail(a->file, &err);
 		goto out;
 	}
-	if (write_json(a->out, pub, 0644, 1, &err) != 0) {
+	if (sign_write_json(a->out, pub, 0644, 1, &err) != 0) {
 		sign_fail(a->out != NULL ? a->out : "export", &err);
 		goto out;
 	}
@@ -296,7 +229,7 @@ key_check(const struct key_args *a)
 	struct ferry_error err = { 0 };
 	struct ferry_seckey *k = NULL;
 
-	if (open_key(a->file, a->pfd, NULL, &k, &err) != 0)
+	if (sign_open_key(a->file, a->pfd, NULL, &k, &err) != 0)
 		return sign_fail(a->file, &err);
 	printf("%s: ed25519 key %s: the passphrase opens it\n", a->file,
 	    ferry_seckey_keyid(k));

@@ -12,10 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
+#include "lib/file.h"
+#include "lib/json.h"
+#include "lib/keyfile.h"
+#include "lib/meta.h"
 #include "signer/sign.h"
+#include "signer/ws.h"
 
 static const struct {
 	const char *name;
@@ -23,6 +29,17 @@ static const struct {
 	const char *summary;
 } cmds[] = {
 	{ "key", cmd_key, "make, export, check and re-encrypt private keys" },
+	{ "init", cmd_init, "start a workspace: a repository's first root" },
+	{ "root", cmd_root, "stage the next root: keys, thresholds, expiry" },
+	{ "targets", cmd_targets, "add and remove target files" },
+	{ "delegate", cmd_delegate, "delegate paths or hashed bins to roles" },
+	{ "renew", cmd_renew, "stage roles again with a new expiry" },
+	{ "status", cmd_status, "what is staged, signed and missing" },
+	{ "request", cmd_request, "write a signing request for the staged roles" },
+	{ "sign", cmd_sign, "sign a request with one key (no workspace)" },
+	{ "merge", cmd_merge, "merge detached signatures into the workspace" },
+	{ "bundle", cmd_bundle, "check everything, write a publication bundle" },
+	{ "publish", cmd_publish, "write a servable tree with snapshot and timestamp" },
 };
 
 static int
@@ -80,6 +97,90 @@ sign_passphrase(int fd, const char *prompt, int confirm,
 	if (fd >= 0)
 		return ferry_passphrase_read_fd(fd, out, err);
 	return ferry_passphrase_read_tty(NULL, prompt, confirm, out, err);
+}
+
+int
+sign_write_json(const char *path, const json_t *doc, mode_t mode, int replace,
+    struct ferry_error *err)
+{
+	unsigned char *buf = NULL;
+	size_t len;
+	int r;
+
+	if ((r = ferry_json_serialize(doc, &buf, &len, err)) != 0)
+		return r;
+	if (path == NULL) {
+		r = fwrite(buf, 1, len, stdout) == len && putchar('\n') != EOF &&
+		    fflush(stdout) == 0 ? 0 : ferry_error_set(err, FERRY_ERR_IO,
+		    "standard output: %s", strerror(errno));
+	} else {
+		r = replace ? ferry_file_write_atomic(path, buf, len, mode) :
+		    ferry_file_write_new(path, buf, len, mode);
+		if (r == FERRY_ERR_IO)
+			r = ferry_error_set(err, r, "%s: %s", path,
+			    errno == EEXIST ? "already exists" :
+			    strerror(errno));
+	}
+	free(buf);
+	return r;
+}
+
+void
+sign_kdf_note(const struct ferry_kdf *kdf)
+{
+	const char *name = ferry_kdf_name(kdf);
+
+	fprintf(stderr, "ferry-sign: deriving the encryption key (Argon2id%s%s,"
+	    " %llu passes over %llu MiB)...\n", name ? " " : "",
+	    name ? name : "", (unsigned long long)kdf->opslimit,
+	    (unsigned long long)(kdf->memlimit >> 20));
+}
+
+/* Read KEYFILE and open it with a passphrase. */
+int
+sign_open_key(const char *file, int pfd, json_t **kfout, struct ferry_seckey **k,
+    struct ferry_error *err)
+{
+	struct ferry_passphrase *pp = NULL;
+	struct ferry_kdf kdf;
+	json_t *kf = NULL;
+	char prompt[256];
+	int r;
+
+	if ((r = ferry_keyfile_read(file, &kf, err)) != 0)
+		return r;
+	(void)ferry_keyfile_check(kf, &kdf, NULL);
+	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", file);
+	if ((r = sign_passphrase(pfd, prompt, 0, &pp, err)) != 0)
+		goto out;
+	sign_kdf_note(&kdf);
+	if ((r = ferry_keyfile_open(kf, pp->buf, pp->len, k, err)) != 0)
+		goto out;
+	if (kfout != NULL) {
+		*kfout = kf;
+		kf = NULL;	/* transferred */
+	}
+ out:
+	ferry_passphrase_free(pp);
+	json_decref(kf);
+	return r;
+}
+
+int
+sign_open_ws(const char *dir, struct ws **out)
+{
+	struct ferry_error err = { 0 };
+
+	if (ws_open(dir, out, &err) != 0)
+		return sign_fail(dir, &err);
+	return 0;
+}
+
+void
+sign_now_str(char *buf, size_t len)
+{
+	if (ferry_meta_format_time((int64_t)time(NULL), buf, len) != 0)
+		snprintf(buf, len, "1970-01-01T00:00:00Z");
 }
 
 int
