@@ -4,9 +4,10 @@
 #   /usr/bin/python3 tests/e2e/schema_check.py SCHEMADIR FILE...
 #
 # For each FILE the schema is chosen from signed._type (root, targets,
-# snapshot, timestamp), or for the signer's own files from _type
-# "ferry-key" (key.schema.json) or a bare key with keyid and keyval
-# (pubkey.schema.json), and one line is printed:
+# snapshot, timestamp), or for the signer's own files from the top-level
+# _type (see SIGNER_TYPES: "ferry-key" is key.schema.json, and so on) or,
+# for a bare key with keyid and keyval, pubkey.schema.json; one line is
+# printed:
 #   ok FILE
 #   FAIL FILE: <JSON pointer in the document>: <message>
 # Exit status: 0 all files passed, 1 some file failed, 2 usage error
@@ -26,8 +27,17 @@ from jsonschema import Draft202012Validator, RefResolver
 from jsonschema.exceptions import best_match
 
 ROLES = ("root", "targets", "snapshot", "timestamp")
-# Files the signer writes that are not TUF metadata.
-OTHERS = ("key", "pubkey")
+# Files the signer writes that are not TUF metadata, by their top-level
+# _type, and the schema (NAME.schema.json) for each.
+SIGNER_TYPES = {
+    "ferry-key": "key",
+    "ferry-sign-workspace": "workspace",
+    "ferry-sign-request": "request",
+    "ferry-sign-signatures": "signatures",
+    "ferry-bundle": "manifest",
+}
+# pubkey has no _type: it is TUF's key object plus keyid.
+OTHERS = tuple(SIGNER_TYPES.values()) + ("pubkey",)
 SCHEMA_FILES = ("common",) + ROLES + OTHERS
 PROG = "schema_check.py"
 
@@ -88,8 +98,35 @@ def load_validators(schemadir):
         schema = schemas[role]
         resolver = RefResolver(base_uri=schema["$id"], referrer=schema,
                                store=store)
+        check_refs(schema, resolver)
         validators[role] = StrictValidator(schema, resolver=resolver)
     return validators
+
+
+def check_refs(node, resolver):
+    """Resolve every $ref below node; raise ValueError for one that fails.
+
+    jsonschema resolves a $ref only when validation reaches it, and then
+    raises rather than reporting a failed file; some references point
+    into another schema's properties (request.schema.json uses
+    root.schema.json#/properties/signed), so a schema that is reorganised
+    must fail here, at load time, not in the middle of a check.
+    """
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            try:
+                # A reference inside the target is checked when the
+                # target's own schema is walked, from the same base URI.
+                resolver.resolve(ref)
+            except jsonschema.RefResolutionError as e:
+                raise ValueError("unresolvable $ref %r: %s" % (ref, e))
+        for key, value in node.items():
+            if key != "$ref":
+                check_refs(value, resolver)
+    elif isinstance(node, list):
+        for value in node:
+            check_refs(value, resolver)
 
 
 def pointer(parts):
@@ -150,8 +187,14 @@ def check_file(path, validators):
     # structure to find signed._type.
     if not isinstance(doc, dict):
         return ("/", "top level is not an object")
-    if "signed" not in doc and doc.get("_type") == "ferry-key":
-        role = "key"
+    top_type = doc.get("_type")
+    if "signed" not in doc and isinstance(top_type, str) and \
+            top_type in SIGNER_TYPES:
+        role = SIGNER_TYPES[top_type]
+    elif "signed" not in doc and isinstance(top_type, str) and \
+            top_type.startswith("ferry-"):
+        return ("/_type", "unknown _type %r (expected one of %s)"
+                % (top_type, ", ".join(sorted(SIGNER_TYPES))))
     elif "signed" not in doc and "keyid" in doc and "keyval" in doc:
         role = "pubkey"
     else:
