@@ -472,7 +472,7 @@ cmd_publish(int argc, char **argv)
 		case 'p':
 			if ((pfd = sign_parse_fd(optarg)) < 0) {
 				fprintf(stderr, "ferry-sign: --passphrase-fd "
-				    "%s: not a descriptor number\n", optarg);
+				    "%s: not a file descriptor\n", optarg);
 				return 2;
 			}
 			break;

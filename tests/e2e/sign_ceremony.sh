@@ -1,0 +1,274 @@
+#!/bin/sh
+# ferry-sign ceremonies on the real binary: a 2-of-3 root made on three
+# separate key holders' directories (requests and signatures carried as
+# files between them), a targets signing with a delegation and hash bins,
+# a root rotation that replaces one key and raises the threshold, and the
+# refusals: a version that does not increase, an expiry in the past, a
+# threshold above the number of keys, a target outside its delegated
+# paths, a delegation cycle, signatures by unknown keys, over different
+# bytes or altered, an altered request.  Every refusal leaves the
+# workspace byte for byte as it was.  The results are checked with
+# ferry-tuftool (lib/meta) and against schemas/.
+set -eu
+top_builddir=${top_builddir:-$(pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+sign=${FERRY_SIGN:-$top_builddir/ferry-sign}
+tool=${FERRY_TUFTOOL:-$top_builddir/ferry-tuftool}
+PYTHON=/usr/bin/python3
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ferry-sign-ceremony.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+fail() { echo "FAIL: $*"; exit 1; }
+cd "$tmp"
+
+run() {
+	want=$1
+	shift
+	set +e
+	"$@" >out 2>err
+	got=$?
+	set -e
+	[ "$got" -eq "$want" ] ||
+	    fail "$* exited $got, not $want: $(cat out err)"
+}
+has() { grep -q -- "$1" "$2" || fail "$2 lacks '$1': $(cat "$2")"; }
+lacks() { ! grep -q -- "$1" "$2" || fail "$2 has '$1': $(cat "$2")"; }
+# A digest of every file of the workspace, to show a refusal changed nothing.
+wsum() { (cd ws && find . -type f | LC_ALL=C sort | xargs sha256sum); }
+# refused MESSAGE CMD...: exit 1, MESSAGE on stderr, workspace unchanged.
+refused() {
+	msg=$1
+	shift
+	wsum >before
+	run 1 "$@"
+	has "$msg" err
+	wsum >after
+	cmp -s before after || fail "$* changed the workspace"
+}
+schema() {
+	$PYTHON "$top_srcdir/tests/e2e/schema_check.py" "$top_srcdir/schemas" \
+	    "$@" >/dev/null || fail "schema: $*"
+}
+
+printf 'pass phrase\n' >pw
+# holder NAME...: each key holder has a directory with only their key.
+for h in alice bob carol dave release apps bins snap ts; do
+	mkdir -p "holders/$h"
+	run 0 "$sign" key generate --kdf interactive --passphrase-fd 3 \
+	    "holders/$h/$h.key" 3<pw
+	cp "holders/$h/$h.pub" .
+done
+id() { sed 's/.*"keyid":"\([0-9a-f]*\)".*/\1/' "$1.pub"; }
+# sign_as HOLDER REQUEST: carry REQUEST to HOLDER, sign there, carry back.
+sign_as() {
+	cp "$2" "holders/$1/req.json"
+	run 0 "$sign" sign --key "holders/$1/$1.key" --passphrase-fd 3 \
+	    -o "holders/$1/$1.sig" "holders/$1/req.json" 3<pw
+	cp "holders/$1/$1.sig" "$1.sig"
+}
+
+echo "== init: root 2 of alice, bob, carol"
+run 2 "$sign" init -C ws --key nosuch=alice.pub
+has "is not root, targets, snapshot or timestamp" err
+run 1 "$sign" init -C ws --key root=alice.pub --threshold root=2 \
+    --key targets=release.pub --key snapshot=snap.pub --key timestamp=ts.pub
+has "threshold 2 is larger than its 1 key" err
+[ ! -e ws ] || fail "a failed init left ws behind"
+run 1 "$sign" init -C ws --key root=holders/alice/alice.key \
+    --key targets=release.pub --key snapshot=snap.pub --key timestamp=ts.pub
+has "not a public key file" err
+run 1 "$sign" init -C ws --key root=alice.pub --key targets=release.pub \
+    --key snapshot=snap.pub --key timestamp=ts.pub --expires root=2001-01-01T00:00:00Z
+has "not in the future" err
+[ ! -e ws ] || fail "a failed init left ws behind"
+run 0 "$sign" init -C ws --key root=alice.pub --key root=bob.pub \
+    --key root=carol.pub --threshold root=2 --key targets=release.pub \
+    --key snapshot=snap.pub --key timestamp=ts.pub
+schema ws/workspace.json
+run 1 "$sign" init -C ws --key root=alice.pub
+has "exists and is not empty" err
+run 0 "$sign" status -C ws
+has "root v1: 0 of 2 from root v1, missing 2 of alice ($(id alice | cut -c1-8)), bob" out
+has "targets v1: 0 of 1 from root v1, missing 1 of release" out
+
+echo "== targets, a delegation and succinct hash bins"
+printf 'app one\n' >one.img
+printf 'app two\n' >two.img
+run 0 "$sign" targets add -C ws --custom '{"app":"one"}' one.img
+run 0 "$sign" delegate -C ws --key apps.pub --path 'apps/*' apps
+run 0 "$sign" targets add -C ws --path apps/two.img two.img
+run 0 "$sign" delegate -C ws --from apps --key bins.pub --bins 8 \
+    --succinct --prefix b
+has "apps delegates to 8 succinct hash bins b-" out
+i=0
+while [ $i -lt 40 ]; do
+	printf '{"path":"apps/p%d.img","length":%d,"hashes":{"sha256":"%064x"}}\n' \
+	    $i $i $i
+	i=$((i + 1))
+done >list.jsonl
+run 0 "$sign" targets add -C ws --list list.jsonl
+has "added 40 targets to" out
+# A file added before the bins existed stays where it was: in apps.
+grep -q '"apps/two.img"' ws/staged/apps.json || fail "apps/two.img not in apps"
+n=$(cat ws/staged/b-*.json | grep -o '"apps/p[0-9]*.img"' | wc -l)
+[ "$n" -eq 40 ] || fail "$n of 40 list targets are in the bins"
+# Each bin holds exactly the paths whose hash selects it (3 of 8 bits).
+for f in ws/staged/b-*.json; do
+	bin=$(basename "$f" .json)
+	for p in $(grep -o '"apps/p[0-9]*.img"' "$f" | tr -d '"'); do
+		h=$(printf '%s' "$p" | sha256sum | cut -c1)
+		want=$(printf 'b-%x' $((0x$h >> 1)))
+		[ "$want" = "$bin" ] || fail "$p is in $bin, not $want"
+	done
+done
+
+echo "== refusals before signing"
+refused "outside the paths targets delegates to apps" \
+    "$sign" targets add -C ws --role apps --path other/x.img one.img
+refused "would make a cycle" \
+    "$sign" delegate -C ws --from apps --key apps.pub --path 'x/*' apps
+refused "must be relative" \
+    "$sign" targets add -C ws --path /etc/passwd one.img
+refused "has a '.' or '..' part" \
+    "$sign" targets add -C ws --path apps/../x one.img
+refused "list.bad:2: hashes.sha256: must be 64 hex digits" sh -c \
+    "printf '%s\n%s\n' '{\"path\":\"a\",\"length\":1,\"hashes\":{\"sha256\":\"$(printf '%064x' 1)\"}}' \
+    '{\"path\":\"b\",\"length\":1,\"hashes\":{\"sha256\":\"12\"}}' >list.bad &&
+    exec \"$sign\" targets add -C ws --list list.bad"
+refused "not in the future" \
+    "$sign" renew -C ws --expires 2020-01-01T00:00:00Z targets
+refused "threshold 4 is larger than its 3 keys" \
+    "$sign" root -C ws --threshold root=4
+refused "no role \"nosuch\"" "$sign" renew -C ws nosuch
+
+echo "== the first ceremony: each holder signs on their own"
+run 0 "$sign" request -C ws -o req1.json
+schema req1.json
+# Keys that can sign nothing in the request are refused before the
+# passphrase, and write nothing.
+cp req1.json holders/dave/req.json
+run 1 "$sign" sign --key holders/dave/dave.key --passphrase-fd 3 \
+    holders/dave/req.json 3<pw
+has "is not a key of any role in" err
+[ -z "$(ls holders/dave/*.sig 2>/dev/null)" ] || fail "dave wrote a signature"
+# A wrong passphrase signs nothing.
+cp req1.json holders/alice/req.json
+printf 'wrong\n' >badpw
+run 1 "$sign" sign --key holders/alice/alice.key --passphrase-fd 3 \
+    holders/alice/req.json 3<badpw
+[ -z "$(ls holders/alice/*.sig 2>/dev/null)" ] || fail "a wrong passphrase signed"
+# An altered request is refused by the key holder.
+sed 's/"app":"one"/"app":"evil"/' req1.json >holders/alice/evil.json
+run 1 "$sign" sign --key holders/alice/alice.key --passphrase-fd 3 \
+    holders/alice/evil.json 3<pw
+has "the request was altered" err
+sign_as alice req1.json
+schema alice.sig
+has "signed 1 role with" out
+run 0 "$sign" merge -C ws alice.sig
+has "root v1: 1 of 2 from root v1, missing 1 of bob ($(id bob | cut -c1-8)), carol" out
+run 1 "$sign" bundle -C ws out1
+has "are not signed by their thresholds yet; no bundle written" err
+[ ! -e out1 ] || fail "an incomplete bundle was written"
+# A signature altered in transit refuses the whole merge.
+sign_as bob req1.json
+# (the first digit of the signature changed: 0 becomes 1, else 0)
+sed 's/"sig":"0/"sig":"X/; s/"sig":"[1-9a-f]/"sig":"0/; s/"sig":"X/"sig":"1/' \
+    bob.sig >bob-altered.sig
+cmp -s bob.sig bob-altered.sig && fail "bob-altered.sig is not altered"
+sign_as release req1.json
+refused "does not verify" "$sign" merge -C ws release.sig bob-altered.sig
+has "nothing was merged; leave bob-altered.sig out" err
+for h in apps bins; do sign_as $h req1.json; done
+has "signed 8 roles with" out
+run 0 "$sign" merge -C ws bob.sig release.sig apps.sig bins.sig
+has "root v1: complete, 2 of 2 from root v1" out
+has "b-0 v1: complete, 1 of 1 from apps v1" out
+# A signature by a key no threshold lists: carol's key made into dave's.
+sed "s/\"keyid\":\"[0-9a-f]*\"/\"keyid\":\"$(id dave)\"/" alice.sig >forged.sig
+refused "is not a key that can sign it" "$sign" merge -C ws forged.sig
+run 0 "$sign" bundle -C ws out1
+schema out1/manifest.json
+for f in out1/metadata/*.json; do schema "$f"; done
+"$tool" verify out1/metadata/1.root.json root out1/metadata/1.root.json \
+    >/dev/null || fail "1.root.json does not verify"
+"$tool" verify out1/metadata/1.root.json targets out1/metadata/targets.json \
+    >/dev/null || fail "targets.json does not verify"
+"$tool" verify out1/metadata/targets.json apps out1/metadata/apps.json \
+    >/dev/null || fail "apps.json does not verify"
+"$tool" verify out1/metadata/apps.json b-3 out1/metadata/b-3.json \
+    >/dev/null || fail "b-3.json does not verify"
+# The manifest describes every file exactly.
+$PYTHON - out1 <<'EOF' || fail "manifest does not match the files"
+import hashlib, json, os, sys
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "manifest.json")))
+listed = set()
+for e in m["roles"]:
+    b = open(os.path.join(d, e["path"]), "rb").read()
+    assert len(b) == e["length"], e
+    assert hashlib.sha256(b).hexdigest() == e["sha256"], e
+    assert json.loads(b)["signed"]["version"] == e["version"], e
+    listed.add(e["path"])
+files = {"metadata/" + f for f in os.listdir(os.path.join(d, "metadata"))}
+assert files == listed, files ^ listed
+assert m["root_version"] == 1
+EOF
+run 0 "$sign" status -C ws
+has "nothing is staged" out
+[ -f ws/metadata/1.root.json ] && [ -f ws/metadata/b-7.json ] ||
+    fail "the workspace did not promote the signed roles"
+
+echo "== refusals of versions"
+refused "must be exactly one more than 1" "$sign" root -C ws --version 1
+refused "must be exactly one more than 1" "$sign" root -C ws --version 3
+
+echo "== a signature over different bytes"
+run 0 "$sign" targets add -C ws --role apps --path apps/three.img two.img
+run 0 "$sign" request -C ws -o req2.json
+sign_as apps req2.json
+has "signed 1 role" out
+run 0 "$sign" targets add -C ws --role apps --path apps/four.img two.img
+refused "signed different bytes" "$sign" merge -C ws apps.sig
+has "apps.sig: apps v2" err
+run 0 "$sign" request -C ws -o req2.json
+sign_as apps req2.json
+run 0 "$sign" merge -C ws apps.sig
+has "apps v2: complete" out
+
+echo "== rotation: carol out, dave in, root threshold 3"
+run 0 "$sign" root -C ws --remove-key "root=$(id carol | cut -c1-10)" \
+    --add-key root=dave.pub --threshold root=3
+has "root v2: 0 of 2 from root v1" out
+has "0 of 3 from root v2, missing 3 of alice" out
+lacks "carol" ws/staged/root.json
+run 0 "$sign" request -C ws -o req3.json
+schema req3.json
+sign_as alice req3.json
+sign_as dave req3.json
+run 0 "$sign" merge -C ws alice.sig dave.sig
+has "root v2: 1 of 2 from root v1, missing 1 of bob ($(id bob | cut -c1-8)), carol ($(id carol | cut -c1-8)); 2 of 3 from root v2, missing 1 of bob" out
+# carol can still sign for the old root, but that is not enough.
+sign_as carol req3.json
+run 0 "$sign" merge -C ws carol.sig
+has "2 of 2 from root v1; 2 of 3 from root v2, missing 1 of bob" out
+run 1 "$sign" bundle -C ws out2.tar.zst
+[ ! -e out2.tar.zst ] || fail "an incomplete bundle was written"
+sign_as bob req3.json
+run 0 "$sign" merge -C ws bob.sig
+has "root v2: complete, 3 of 2 from root v1; 3 of 3 from root v2" out
+run 0 "$sign" bundle -C ws out2.tar.zst
+mkdir x2
+tar --zstd -xf out2.tar.zst -C x2 2>/dev/null
+schema x2/manifest.json
+grep -q '"root_version":2' x2/manifest.json || fail "manifest root_version"
+"$tool" verify x2/metadata/1.root.json root x2/metadata/2.root.json \
+    >/dev/null || fail "root v2 does not verify against root v1"
+"$tool" verify x2/metadata/2.root.json root x2/metadata/2.root.json \
+    >/dev/null || fail "root v2 does not verify against itself"
+"$tool" verify x2/metadata/2.root.json targets x2/metadata/targets.json \
+    >/dev/null || fail "targets does not verify against root v2"
+[ "$(grep -o '"keyid":' x2/metadata/2.root.json | wc -l)" -eq 4 ] ||
+    fail "root v2 does not carry the 4 signatures merged"
+
+echo "PASS: sign_ceremony"
