@@ -58,7 +58,14 @@ usage(FILE *f, int code)
 int
 sign_fail(const char *what, const struct ferry_error *err)
 {
-	fprintf(stderr, "ferry-sign: %s: %s\n", what, ferry_error_msg(err));
+	const char *msg = ferry_error_msg(err);
+	size_t n = strlen(what);
+
+	/* Many details name the file already. */
+	if (strncmp(msg, what, n) == 0 && msg[n] == ':')
+		fprintf(stderr, "ferry-sign: %s\n", msg);
+	else
+		fprintf(stderr, "ferry-sign: %s: %s\n", what, msg);
 	return 1;
 }
 

@@ -847,13 +847,21 @@ delegations_of(const struct ferry_meta *md)
 	    NULL;
 }
 
+/* json_equal(), with two absent values equal too. */
+static int
+same_json(const json_t *a, const json_t *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return json_equal((json_t *)a, (json_t *)b);
+}
+
 int
 ws_stage(struct ws *w, const char *name, json_t *signed_obj,
     struct ferry_error *err)
 {
 	enum ferry_meta_type want;
 	struct ferry_meta *md = NULL;
-	const struct ferry_meta *old;
 	struct ws_role *r;
 	int rv, created = 0;
 
@@ -880,10 +888,8 @@ ws_stage(struct ws *w, const char *name, json_t *signed_obj,
 	}
 	if ((rv = check_staged(w, r, md, err)) != 0)
 		goto fail;
-	old = ws_eff(r);
-	if (want == FERRY_META_TARGETS && (old == NULL ||
-	    !json_equal((json_t *)delegations_of(old),
-	    (json_t *)delegations_of(md))))
+	if (want == FERRY_META_TARGETS &&
+	    !same_json(delegations_of(ws_eff(r)), delegations_of(md)))
 		reset_parents(w);
 	ferry_meta_free(r->stg);
 	r->stg = md;

@@ -271,4 +271,65 @@ grep -q '"root_version":2' x2/manifest.json || fail "manifest root_version"
 [ "$(grep -o '"keyid":' x2/metadata/2.root.json | wc -l)" -eq 4 ] ||
     fail "root v2 does not carry the 4 signatures merged"
 
+echo "== targets remove"
+run 0 "$sign" targets remove -C ws apps/p3.img one.img
+has "removed 2 targets from 2 roles" out
+! grep -q '"apps/p3.img"' ws/staged/b-*.json || fail "apps/p3.img still staged"
+! grep -q '"one.img"' ws/staged/targets.json || fail "one.img still staged"
+refused "no role has this target" "$sign" targets remove -C ws apps/p3.img
+
+echo "== classic hash bins: 256 bins by path_hash_prefixes"
+run 0 "$sign" delegate -C ws --key bins.pub --path 'pkgs/*' pkgs
+run 0 "$sign" delegate -C ws --from pkgs --key bins.pub --bins 256
+has "pkgs delegates to 256 classic hash bins bins-\*; 256 new roles" out
+i=0
+while [ $i -lt 600 ]; do
+	printf '{"path":"pkgs/%d","length":1,"hashes":{"sha256":"%064x"}}\n' $i $i
+	i=$((i + 1))
+done >pkgs.jsonl
+run 0 "$sign" targets add -C ws --list pkgs.jsonl
+$PYTHON - ws/staged <<'EOF' || fail "classic bins hold the wrong targets"
+import hashlib, json, os, sys
+d = sys.argv[1]
+pkgs = json.load(open(os.path.join(d, "pkgs.json")))["signed"]
+roles = pkgs["delegations"]["roles"]
+assert len(roles) == 256
+seen = 0
+for i, r in enumerate(roles):
+    assert r["name"] == "bins-%02x" % i, r["name"]
+    assert r["path_hash_prefixes"] == ["%02x" % i], r
+    t = json.load(open(os.path.join(d, r["name"] + ".json")))["signed"]["targets"]
+    for p in t:
+        assert hashlib.sha256(p.encode()).hexdigest()[:2] == "%02x" % i, (p, r["name"])
+    seen += len(t)
+assert seen == 600, seen
+EOF
+# 4 bins of 4 one-digit prefixes each when the count is not a power of 16.
+run 0 "$sign" delegate -C ws --key bins.pub --path 'few/*' few
+run 0 "$sign" delegate -C ws --from few --key bins.pub --bins 4 --prefix q
+grep -q '"name":"q-3","path_hash_prefixes":\["c","d","e","f"\]' \
+    ws/staged/few.json || fail "few.json: bin q-3 is not c, d, e, f"
+refused "already delegates; hashed bins take the whole target space" \
+    "$sign" delegate -C ws --from few --key bins.pub --bins 4
+
+echo "== a full disk changes nothing"
+# RLIMIT_FSIZE makes every write past 512 bytes fail as a full disk would
+# (EFBIG; SIGXFSZ ignored): the staged files and the key stay as they were.
+# (Not 0: standard error may be a file too, and must take the message.)
+refused "File too large" sh -c "trap '' XFSZ; ulimit -f 1; exec \"$sign\" \
+    targets add -C ws --role pkgs --path pkgs/big one.img"
+ls holders/alice >keydir.before
+cp holders/alice/alice.key alice.key.before
+printf 'pass phrase\nnew pass phrase\n' >pw2
+set +e
+sh -c "trap '' XFSZ; ulimit -f 1; exec \"$sign\" key passwd \
+    --passphrase-fd 3 holders/alice/alice.key" 3<pw2 >out 2>err
+got=$?
+set -e
+[ "$got" -eq 1 ] || fail "key passwd on a full disk exited $got: $(cat err)"
+has "File too large" err
+cmp -s alice.key.before holders/alice/alice.key || fail "alice.key changed"
+ls holders/alice >keydir.after
+cmp -s keydir.before keydir.after || fail "files left: $(cat keydir.after)"
+
 echo "PASS: sign_ceremony"
