@@ -357,9 +357,10 @@ cmd_init(int argc, char **argv)
 			goto out;
 		}
 		if (strcmp(role, "root") != 0 && strcmp(role, "targets") != 0) {
-			rc = sign_failf("--expires %s: only root and targets "
-			    "are made here (repod makes snapshot and "
-			    "timestamp)", role);
+			sign_failf("--expires %s: only root and targets are "
+			    "made here (repod makes snapshot and timestamp)",
+			    role);
+			rc = 2;
 			goto out;
 		}
 		s = strcmp(role, "root") == 0 ? root : targets;

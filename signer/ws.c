@@ -416,6 +416,10 @@ load_names(struct ws *w, struct ferry_error *err)
 	int r;
 
 	snprintf(path, sizeof(path), "%s/workspace.json", w->dir);
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%s: not a "
+		    "ferry-sign workspace (no workspace.json; `ferry-sign "
+		    "init` makes one)", w->dir);
 	if ((r = ferry_json_parse_file(path, WS_NAMES_MAX, &doc, err)) != 0)
 		return err_prefix(err, r, path);
 	if (!json_is_object(doc) ||
