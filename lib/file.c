@@ -296,3 +296,140 @@ ferry_file_write_new(const char *path, const void *buf, size_t len,
 {
 	return write_whole(path, buf, len, mode, ferry_atomic_commit_new);
 }
+
+/* --- batches ------------------------------------------------------------ */
+
+struct ferry_batch {
+	struct ferry_atomic **a;	/* written, closed, not yet renamed */
+	size_t n, cap;
+	int *syncfd;			/* one open file per file system */
+	dev_t *dev;
+	size_t nfs;
+	int committed;
+};
+
+int
+ferry_batch_new(struct ferry_batch **out)
+{
+	if (out == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return FERRY_ERR_NOMEM;
+	return 0;
+}
+
+/* Remember a descriptor on the file system of fd, once per file system. */
+static int
+batch_note_fs(struct ferry_batch *b, int fd)
+{
+	struct stat st;
+	size_t i;
+	int *nf;
+	dev_t *nd;
+
+	if (fstat(fd, &st) == -1)
+		return FERRY_ERR_IO;
+	for (i = 0; i < b->nfs; i++)
+		if (b->dev[i] == st.st_dev)
+			return 0;
+	if ((nf = realloc(b->syncfd, (b->nfs + 1) * sizeof(*nf))) == NULL)
+		return FERRY_ERR_NOMEM;
+	b->syncfd = nf;
+	if ((nd = realloc(b->dev, (b->nfs + 1) * sizeof(*nd))) == NULL)
+		return FERRY_ERR_NOMEM;
+	b->dev = nd;
+	if ((b->syncfd[b->nfs] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return FERRY_ERR_IO;
+	b->dev[b->nfs++] = st.st_dev;
+	return 0;
+}
+
+int
+ferry_batch_add(struct ferry_batch *b, const char *path, const void *buf,
+    size_t len, mode_t mode)
+{
+	struct ferry_atomic *a = NULL, **na;
+	int r, fd;
+
+	if (b == NULL || b->committed)
+		return FERRY_ERR_INVALID_ARG;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+
+		if ((na = realloc(b->a, cap * sizeof(*na))) == NULL)
+			return FERRY_ERR_NOMEM;
+		b->a = na;
+		b->cap = cap;
+	}
+	if ((r = ferry_atomic_open(path, mode, &a)) != 0)
+		return r;
+	if ((r = ferry_atomic_write(a, buf, len)) != 0 ||
+	    (r = batch_note_fs(b, a->fd)) != 0) {
+		ferry_atomic_free(a);
+		return r;
+	}
+	/* Closed now: a batch may hold more files than descriptors. */
+	fd = a->fd;
+	a->fd = -1;
+	if (close(fd) == -1) {
+		ferry_atomic_free(a);
+		return FERRY_ERR_IO;
+	}
+	b->a[b->n++] = a;
+	return 0;
+}
+
+int
+ferry_batch_commit(struct ferry_batch *b)
+{
+	size_t i, j;
+	int r = 0;
+
+	if (b == NULL || b->committed)
+		return FERRY_ERR_INVALID_ARG;
+	b->committed = 1;
+	/* Every temporary reaches the disk before any rename. */
+	for (i = 0; i < b->nfs; i++)
+		if (syncfs(b->syncfd[i]) == -1)
+			return FERRY_ERR_IO;
+	for (i = 0; i < b->n; i++) {
+		if (rename(b->a[i]->tmp, b->a[i]->path) == -1)
+			return FERRY_ERR_IO;
+		b->a[i]->committed = 1;
+	}
+	/* Each directory once. */
+	for (i = 0; i < b->n && r == 0; i++) {
+		const char *p = b->a[i]->path, *s = strrchr(p, '/');
+		size_t len = s != NULL ? (size_t)(s - p) : 0;
+
+		for (j = 0; j < i; j++) {
+			const char *q = b->a[j]->path, *t = strrchr(q, '/');
+
+			if ((t != NULL ? (size_t)(t - q) : 0) == len &&
+			    strncmp(p, q, len) == 0)
+				break;
+		}
+		if (j == i)
+			r = fsync_parent(p);
+	}
+	return r;
+}
+
+void
+ferry_batch_free(struct ferry_batch *b)
+{
+	int saved = errno;
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++)
+		ferry_atomic_free(b->a[i]);	/* removes what was not renamed */
+	for (i = 0; i < b->nfs; i++)
+		close(b->syncfd[i]);
+	free(b->a);
+	free(b->syncfd);
+	free(b->dev);
+	free(b);
+	errno = saved;
+}

@@ -62,4 +62,21 @@ int ferry_atomic_commit_new(struct ferry_atomic *a);
 /* Discard (if not committed) and free; accepts NULL. */
 void ferry_atomic_free(struct ferry_atomic *a);
 
+/*
+ * Many whole files replaced together, for a signer rewriting thousands of
+ * hash bins: each is written to its temporary by ferry_batch_add(); then
+ * ferry_batch_commit() makes them all durable with one syncfs(2) per file
+ * system instead of an fsync each, renames each into place, and fsyncs
+ * each directory once.  A crash leaves every file either old or new
+ * (some may be new and others old).  ferry_batch_free() removes the
+ * temporaries of files not renamed.  FERRY_ERR_IO leaves errno set.
+ */
+struct ferry_batch;
+
+int ferry_batch_new(struct ferry_batch **out);
+int ferry_batch_add(struct ferry_batch *b, const char *path, const void *buf,
+    size_t len, mode_t mode);
+int ferry_batch_commit(struct ferry_batch *b);
+void ferry_batch_free(struct ferry_batch *b);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -39,6 +40,23 @@ static void
 rmtree(const char *path)
 {
 	(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* snprintf into a path buffer; -1 (ENAMETOOLONG) if it does not fit. */
+static int __attribute__((format(printf, 3, 4)))
+pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -145,11 +163,12 @@ check_all(struct ws *w)
 
 /*
  * Serialise md to dir/metadata/file (dir/file when list is NULL) and
- * describe it in list, the manifest's roles.
+ * describe it in list, the manifest's roles; through batch b if not NULL.
  */
 static int
-put_file(const char *dir, const char *file, const char *role,
-    const struct ferry_meta *md, json_t *list, struct ferry_error *err)
+put_file(struct ferry_batch *b, const char *dir, const char *file,
+    const char *role, const struct ferry_meta *md, json_t *list,
+    struct ferry_error *err)
 {
 	unsigned char *buf = NULL, d[FERRY_HASH_MAX];
 	char path[PATH_MAX], hex[2 * FERRY_HASH_MAX + 1], rel[PATH_MAX];
@@ -157,13 +176,15 @@ put_file(const char *dir, const char *file, const char *role,
 	json_t *e;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/%s%s", dir, list ? "metadata/" : "",
-	    file);
-	snprintf(rel, sizeof(rel), "metadata/%s", file);
+	if (pathf(path, sizeof(path), "%s/%s%s", dir, list ? "metadata/" : "",
+	    file) != 0 || pathf(rel, sizeof(rel), "metadata/%s", file) != 0)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+		    "%s/%s: path too long", dir, file);
 	if ((r = ferry_meta_serialize(md, &buf, &len, err)) != 0)
 		return r;
 	if ((r = ferry_hash_buf(FERRY_HASH_SHA256, buf, len, d, &dl)) != 0 ||
-	    (r = ferry_file_write_atomic(path, buf, len, 0644)) != 0) {
+	    (r = b != NULL ? ferry_batch_add(b, path, buf, len, 0644) :
+	    ferry_file_write_atomic(path, buf, len, 0644)) != 0) {
 		free(buf);
 		return ferry_error_set(err, r, "%s: %s", path,
 		    r == FERRY_ERR_IO ? strerror(errno) : ferry_strerror(r));
@@ -188,21 +209,24 @@ write_tree(struct ws *w, const char *dir, struct ferry_error *err)
 	const struct ferry_meta *stg;
 	struct ws_role *r;
 	char path[PATH_MAX], file[PATH_MAX], created[32];
+	struct ferry_batch *b = NULL;
 	json_t *list, *man;
 	size_t n, i;
 	int rv;
 	int64_t rootv;
 
-	snprintf(path, sizeof(path), "%s/metadata", dir);
-	if (mkdir(path, 0755) != 0)
+	if (pathf(path, sizeof(path), "%s/metadata", dir) != 0 ||
+	    mkdir(path, 0755) != 0)
 		return ferry_error_set(err, FERRY_ERR_IO, "%s: %s", path,
 		    strerror(errno));
 	if ((list = json_array()) == NULL)
 		return FERRY_ERR_NOMEM;
+	if ((rv = ferry_batch_new(&b)) != 0)
+		goto out;
 	roots = ws_roots(w, &n);
 	for (i = 0; i < n; i++) {
 		snprintf(file, sizeof(file), "%zu.root.json", i + 1);
-		if ((rv = put_file(dir, file, "root", roots[i], list,
+		if ((rv = put_file(b, dir, file, "root", roots[i], list,
 		    err)) != 0)
 			goto out;
 	}
@@ -212,7 +236,7 @@ write_tree(struct ws *w, const char *dir, struct ferry_error *err)
 	if ((stg = r->stg) != NULL) {
 		snprintf(file, sizeof(file), "%lld.root.json",
 		    (long long)stg->version);
-		if ((rv = put_file(dir, file, "root", stg, list, err)) != 0)
+		if ((rv = put_file(b, dir, file, "root", stg, list, err)) != 0)
 			goto out;
 		rootv = stg->version;
 	}
@@ -221,7 +245,7 @@ write_tree(struct ws *w, const char *dir, struct ferry_error *err)
 	for (i = 0; i < n; i++)
 		if (strcmp(all[i]->name, "targets") == 0 &&
 		    ((rv = ws_get(w, "targets", &r, err)) != 0 ||
-		    (rv = put_file(dir, "targets.json", "targets", ws_eff(r),
+		    (rv = put_file(b, dir, "targets.json", "targets", ws_eff(r),
 		    list, err)) != 0))
 			goto out;
 	for (i = 0; i < n; i++) {
@@ -230,9 +254,14 @@ write_tree(struct ws *w, const char *dir, struct ferry_error *err)
 			continue;
 		snprintf(file, sizeof(file), "%s.json", all[i]->name);
 		if ((rv = ws_get(w, all[i]->name, &r, err)) != 0 ||
-		    (rv = put_file(dir, file, r->name, ws_eff(r), list,
+		    (rv = put_file(b, dir, file, r->name, ws_eff(r), list,
 		    err)) != 0)
 			goto out;
+	}
+	if ((rv = ferry_batch_commit(b)) != 0) {
+		rv = ferry_error_set(err, rv, "%s: %s", dir, rv == FERRY_ERR_IO ?
+		    strerror(errno) : ferry_strerror(rv));
+		goto out;
 	}
 	sign_now_str(created, sizeof(created));
 	if ((man = json_pack("{s:s, s:i, s:s, s:I, s:O}", "_type",
@@ -241,10 +270,14 @@ write_tree(struct ws *w, const char *dir, struct ferry_error *err)
 		rv = FERRY_ERR_NOMEM;
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/manifest.json", dir);
-	rv = sign_write_json(path, man, 0644, 0, err);
+	if (pathf(path, sizeof(path), "%s/manifest.json", dir) != 0)
+		rv = ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+		    "%s: path too long", dir);
+	else
+		rv = sign_write_json(path, man, 0644, 0, err);
 	json_decref(man);
  out:
+	ferry_batch_free(b);
 	json_decref(list);
 	return rv;
 }
@@ -378,7 +411,8 @@ old_versions(const char *outdir, int64_t *ts, int64_t *snap)
 	struct stat st;
 
 	*ts = *snap = 0;
-	snprintf(path, sizeof(path), "%s/timestamp.json", outdir);
+	if (pathf(path, sizeof(path), "%s/timestamp.json", outdir) != 0)
+		return sign_failf("%s: path too long", outdir);
 	if (lstat(path, &st) != 0 && errno == ENOENT)
 		return 0;
 	if (ferry_meta_load(path, FERRY_META_MAX_DEFAULT, &md, &err) != 0)
@@ -442,6 +476,7 @@ cmd_publish(int argc, char **argv)
 	const char *dir = ".", *skf = NULL, *tkf = NULL, *outdir, *eq;
 	struct ferry_seckey *sk = NULL, *tk = NULL;
 	struct ferry_meta *snap = NULL, *ts = NULL;
+	struct ferry_batch *b = NULL;
 	struct ferry_meta *const *roots;
 	struct ws_role *const *all;
 	const struct ferry_meta *root;
@@ -539,9 +574,12 @@ cmd_publish(int argc, char **argv)
 		goto out;
 	}
 	/* Roots, then each role by version, then snapshot, timestamp last. */
+	if (ferry_batch_new(&b) != 0)
+		goto nomem;
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%zu.root.json", i + 1);
-		if (put_file(outdir, path, "root", roots[i], NULL, &err) != 0)
+		if (put_file(b, outdir, path, "root", roots[i], NULL,
+		    &err) != 0)
 			goto fail;
 	}
 	if ((meta = json_object()) == NULL)
@@ -556,12 +594,17 @@ cmd_publish(int argc, char **argv)
 			goto fail;
 		snprintf(path, sizeof(path), "%lld.%s.json",
 		    (long long)r->cur->version, r->name);
-		if (put_file(outdir, path, r->name, r->cur, NULL, &err) != 0)
+		if (put_file(b, outdir, path, r->name, r->cur, NULL,
+		    &err) != 0)
 			goto fail;
 		snprintf(path, sizeof(path), "%s.json", r->name);
 		if (json_object_set_new(meta, path, json_pack("{s:I}",
 		    "version", (json_int_t)r->cur->version)) != 0)
 			goto nomem;
+	}
+	if (ferry_batch_commit(b) != 0) {
+		sign_failf("%s: %s", outdir, strerror(errno));
+		goto out;
 	}
 	(void)ferry_meta_format_time(sexp, when, sizeof(when));
 	if ((s = json_pack("{s:s, s:s, s:I, s:s, s:O}", "_type", "snapshot",
@@ -574,9 +617,9 @@ cmd_publish(int argc, char **argv)
 	s = NULL;
 	if (ferry_meta_serialize(snap, &buf, &len, &err) != 0)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/%lld.snapshot.json", outdir,
-	    (long long)snap->version);
-	if (ferry_hash_buf(FERRY_HASH_SHA256, buf, len, d, &dl) != 0 ||
+	if (pathf(path, sizeof(path), "%s/%lld.snapshot.json", outdir,
+	    (long long)snap->version) != 0 ||
+	    ferry_hash_buf(FERRY_HASH_SHA256, buf, len, d, &dl) != 0 ||
 	    ferry_file_write_atomic(path, buf, len, 0644) != 0) {
 		sign_failf("%s: %s", path, strerror(errno));
 		goto out;
@@ -592,10 +635,9 @@ cmd_publish(int argc, char **argv)
 	if (sign_new(s, tk ? tk : sk, &ts, &err) != 0)
 		goto fail;
 	/* root.json: the newest root, for clients that start from it. */
-	if (put_file(outdir, "root.json", "root", root, NULL, &err) != 0)
-		goto fail;
-	if (put_file(outdir, "timestamp.json", "timestamp", ts, NULL,
-	    &err) != 0)
+	if (put_file(NULL, outdir, "root.json", "root", root, NULL,
+	    &err) != 0 || put_file(NULL, outdir, "timestamp.json",
+	    "timestamp", ts, NULL, &err) != 0)
 		goto fail;
 	printf("published %s: root v%lld, snapshot v%lld, timestamp v%lld%s\n",
 	    outdir, (long long)root->version, (long long)snap->version,
@@ -608,6 +650,7 @@ cmd_publish(int argc, char **argv)
  fail:
 	sign_fail(outdir, &err);
  out:
+	ferry_batch_free(b);
 	free(buf);
 	json_decref(s);
 	json_decref(meta);

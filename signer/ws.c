@@ -909,9 +909,10 @@ ws_stage(struct ws *w, const char *name, json_t *signed_obj,
 	return rv;
 }
 
+/* Add md, serialised, to batch b as path. */
 static int
-write_meta(const char *path, const struct ferry_meta *md,
-    struct ferry_error *err)
+batch_meta(struct ferry_batch *b, const char *path,
+    const struct ferry_meta *md, struct ferry_error *err)
 {
 	unsigned char *buf = NULL;
 	size_t len;
@@ -919,55 +920,71 @@ write_meta(const char *path, const struct ferry_meta *md,
 
 	if ((r = ferry_meta_serialize(md, &buf, &len, err)) != 0)
 		return r;
-	r = ferry_file_write_atomic(path, buf, len, 0644);
+	r = ferry_batch_add(b, path, buf, len, 0644);
 	free(buf);
-	if (r == FERRY_ERR_IO)
-		return ferry_error_set(err, r, "%s: %s", path, strerror(errno));
-	return r != 0 ? ferry_error_set(err, r, "%s: %s", path,
-	    ferry_strerror(r)) : 0;
+	if (r != 0)
+		return ferry_error_set(err, r, "%s: %s", path, r == FERRY_ERR_IO ?
+		    strerror(errno) : ferry_strerror(r));
+	return 0;
 }
 
 int
 ws_save(struct ws *w, struct ferry_error *err)
 {
 	char path[PATH_MAX];
+	struct ferry_batch *b = NULL;
 	unsigned char *buf = NULL;
 	json_t *doc;
 	size_t i, len;
 	int r;
 
+	if ((r = ferry_batch_new(&b)) != 0)
+		return r;
 	for (i = 0; i < w->nroles; i++) {
 		if (!w->roles[i]->dirty)
 			continue;
 		if ((r = path_of(path, sizeof(path), w, "staged",
 		    w->roles[i]->name, err)) != 0 ||
-		    (r = write_meta(path, w->roles[i]->stg, err)) != 0)
-			return r;
+		    (r = batch_meta(b, path, w->roles[i]->stg, err)) != 0)
+			goto out;
+	}
+	if (w->root.dirty && ((r = path_of(path, sizeof(path), w, "staged",
+	    "root", err)) != 0 || (r = batch_meta(b, path, w->root.stg,
+	    err)) != 0))
+		goto out;
+	if (w->names_dirty) {
+		if ((doc = json_pack("{s:s, s:i, s:O}", "_type",
+		    "ferry-sign-workspace", "format", 1, "names",
+		    w->names)) == NULL) {
+			r = FERRY_ERR_NOMEM;
+			goto out;
+		}
+		r = ferry_json_serialize(doc, &buf, &len, err);
+		json_decref(doc);
+		if (r != 0)
+			goto out;
+		snprintf(path, sizeof(path), "%s/workspace.json", w->dir);
+		r = ferry_batch_add(b, path, buf, len, 0644);
+		free(buf);
+		if (r != 0) {
+			r = ferry_error_set(err, r, "%s: %s", path,
+			    r == FERRY_ERR_IO ? strerror(errno) :
+			    ferry_strerror(r));
+			goto out;
+		}
+	}
+	if ((r = ferry_batch_commit(b)) != 0) {
+		r = ferry_error_set(err, r, "%s: saving: %s", w->dir,
+		    r == FERRY_ERR_IO ? strerror(errno) : ferry_strerror(r));
+		goto out;
+	}
+	for (i = 0; i < w->nroles; i++)
 		w->roles[i]->dirty = 0;
-	}
-	if (w->root.dirty) {
-		if ((r = path_of(path, sizeof(path), w, "staged", "root",
-		    err)) != 0 || (r = write_meta(path, w->root.stg, err)) != 0)
-			return r;
-		w->root.dirty = 0;
-	}
-	if (!w->names_dirty)
-		return 0;
-	if ((doc = json_pack("{s:s, s:i, s:O}", "_type",
-	    "ferry-sign-workspace", "format", 1, "names", w->names)) == NULL)
-		return FERRY_ERR_NOMEM;
-	r = ferry_json_serialize(doc, &buf, &len, err);
-	json_decref(doc);
-	if (r != 0)
-		return r;
-	snprintf(path, sizeof(path), "%s/workspace.json", w->dir);
-	r = ferry_file_write_atomic(path, buf, len, 0644);
-	free(buf);
-	if (r != 0)
-		return ferry_error_set(err, r, "%s: %s", path, r == FERRY_ERR_IO ?
-		    strerror(errno) : ferry_strerror(r));
+	w->root.dirty = 0;
 	w->names_dirty = 0;
-	return 0;
+ out:
+	ferry_batch_free(b);
+	return r;
 }
 
 /* --- delegations -------------------------------------------------------- */

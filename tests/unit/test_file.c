@@ -646,6 +646,80 @@ test_write_new_creates(void **state)
 }
 
 /* What is there stays exactly as it was: bytes, mode, inode, time. */
+/* A batch: every file new and complete after commit, nothing else left. */
+static void
+test_batch_commit(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_batch *b = NULL;
+	char p[512], sub[512];
+
+	join(sub, sizeof(sub), f->dir, "sub");
+	assert_int_equal(mkdir(sub, 0755), 0);
+	join(p, sizeof(p), f->dir, "a");
+	put_file(p, "old a", 5);
+	assert_int_equal(ferry_batch_new(&b), 0);
+	assert_int_equal(ferry_batch_add(b, p, "new a", 5, 0644), 0);
+	/* Not visible before the commit. */
+	assert_file_is(p, "old a", 5);
+	join(p, sizeof(p), f->dir, "b");
+	assert_int_equal(ferry_batch_add(b, p, "", 0, 0600), 0);
+	join(p, sizeof(p), sub, "c");
+	assert_int_equal(ferry_batch_add(b, p, "c", 1, 0644), 0);
+	assert_int_equal(ferry_batch_commit(b), 0);
+	assert_int_equal(ferry_batch_commit(b), FERRY_ERR_INVALID_ARG);
+	ferry_batch_free(b);
+	join(p, sizeof(p), f->dir, "a");
+	assert_file_is(p, "new a", 5);
+	join(p, sizeof(p), f->dir, "b");
+	assert_file_is(p, "", 0);
+	assert_int_equal(perm_of(p), 0600);
+	join(p, sizeof(p), sub, "c");
+	assert_file_is(p, "c", 1);
+	assert_dir_is(f->dir, "a/b/sub");
+	assert_dir_is(sub, "c");
+}
+
+/* A batch freed before its commit, or failing half way, changes nothing. */
+static void
+test_batch_discarded(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_batch *b = NULL;
+	char p[512], q[512];
+	int i;
+
+	join(p, sizeof(p), f->dir, "a");
+	put_file(p, "old a", 5);
+	assert_int_equal(ferry_batch_new(&b), 0);
+	assert_int_equal(ferry_batch_add(b, p, "new a", 5, 0644), 0);
+	ferry_batch_free(b);
+	assert_file_is(p, "old a", 5);
+	assert_dir_is(f->dir, "a");
+
+	/* More files than descriptors a process may hold open at once. */
+	assert_int_equal(ferry_batch_new(&b), 0);
+	for (i = 0; i < 1100; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "many-%04d", i);
+		join(q, sizeof(q), f->dir, name);
+		assert_int_equal(ferry_batch_add(b, q, name, strlen(name),
+		    0644), 0);
+	}
+	join(q, sizeof(q), f->dir, "missing/x");
+	assert_int_equal(ferry_batch_add(b, q, "x", 1, 0644), FERRY_ERR_IO);
+	ferry_batch_free(b);
+	assert_file_is(p, "old a", 5);
+	assert_dir_is(f->dir, "a");
+
+	assert_int_equal(ferry_batch_new(NULL), FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_batch_add(NULL, p, "", 0, 0644),
+	    FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_batch_commit(NULL), FERRY_ERR_INVALID_ARG);
+	ferry_batch_free(NULL);
+}
+
 static void
 test_write_new_refuses_existing(void **state)
 {
@@ -1147,6 +1221,8 @@ main(void)
 		T(test_atomic_tmp_symlink_not_followed),
 		T(test_write_new_creates),
 		T(test_write_new_refuses_existing),
+		T(test_batch_commit),
+		T(test_batch_discarded),
 		T(test_write_new_symlink_not_followed),
 		T(test_atomic_commit_new_race),
 		T(test_write_new_missing_directory),
