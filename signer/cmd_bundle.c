@@ -77,10 +77,10 @@ check_all(struct ws *w)
 {
 	struct ferry_error err = { 0 };
 	struct ferry_meta *const *roots;
-	struct ws_role *const *all, *r, *p;
+	struct ws_role *const *all, **copy, *r, *p;
 	const struct ferry_meta *md;
 	const char *path;
-	size_t n, i, j;
+	size_t n, i;
 	int complete, problems = 0;
 	json_t *v;
 
@@ -107,12 +107,19 @@ check_all(struct ws *w)
 		    (long long)ws_eff(r)->version, ws_eff(r)->expires_str);
 	if (ws_get(w, "targets", &r, &err) != 0)
 		return sign_fail("targets", &err);
+	/* A copy: looking up delegations may add entries to the table. */
 	all = ws_roles(w, &n);
+	if ((copy = calloc(n + 1, sizeof(*copy))) == NULL)
+		return sign_failf("out of memory");
+	memcpy(copy, all, n * sizeof(*copy));
 	for (i = 0; i < n; i++) {
-		if (!all[i]->have_cur && !all[i]->have_stg)
+		if (!copy[i]->have_cur && !copy[i]->have_stg)
 			continue;
-		if (ws_get(w, all[i]->name, &r, &err) != 0)
-			return sign_fail(all[i]->name, &err);
+		if (ws_get(w, copy[i]->name, &r, &err) != 0) {
+			sign_fail(copy[i]->name, &err);
+			problems++;
+			break;
+		}
 		md = ws_eff(r);
 		if (ws_report(w, r, md, NULL, &complete, &err) != 0) {
 			sign_fail(r->name, &err);
@@ -154,10 +161,10 @@ check_all(struct ws *w)
 				break;
 			}
 		}
-		(void)j;
 		if (problems >= 10)
 			break;
 	}
+	free(copy);
 	return problems ? 1 : 0;
 }
 
@@ -300,7 +307,7 @@ cmd_bundle(int argc, char **argv)
 	};
 	struct ferry_error err = { 0 };
 	const char *dir = ".", *out;
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], obuf[PATH_MAX];
 	struct stat st;
 	struct ws *w = NULL;
 	size_t nstaged, ncomplete;
@@ -324,7 +331,7 @@ cmd_bundle(int argc, char **argv)
 		fputs(bundle_usage, stderr);
 		return 2;
 	}
-	out = argv[optind];
+	out = sign_strip_slash(argv[optind], obuf, sizeof(obuf));
 	archive = ends_with(out, ".tar.zst");
 	rc = 1;
 	if (!archive && lstat(out, &st) == 0) {
@@ -553,8 +560,27 @@ cmd_publish(int argc, char **argv)
 		goto out;
 	}
 	root = roots[n - 1];
+	{
+		struct ws_role *rr;
+		int complete = 0;
+
+		if (ws_get(w, "root", &rr, &err) != 0)
+			goto fail;
+		if (rr->stg != NULL && ws_report(w, rr, rr->stg, NULL,
+		    &complete, &err) == 0 && complete) {
+			sign_failf("root v%lld is staged and signed: run "
+			    "`ferry-sign bundle` first, so that what is "
+			    "published is what was checked and bundled",
+			    (long long)rr->stg->version);
+			goto out;
+		}
+	}
 	if (old_versions(outdir, &oldts, &oldsnap) != 0)
 		goto out;
+	if (oldts == INT64_MAX || oldsnap == INT64_MAX) {
+		sign_failf("%s: the versions there cannot go higher", outdir);
+		goto out;
+	}
 	if (sign_open_key(skf, pfd, NULL, &sk, &err) != 0) {
 		sign_fail(skf, &err);
 		goto out;

@@ -38,6 +38,44 @@ sha256_hex(const unsigned char *buf, size_t len, char *hex)
 	return 0;
 }
 
+/*
+ * The request fingerprint: SHA-256 over one line "ROLE vVERSION SHA256\n"
+ * per role, in request order.  `request` prints it and `sign` prints it
+ * again from what it read, so that people can compare 64 digits.
+ */
+static int
+fp_line(struct ferry_hash *h, const char *role, long long version,
+    const char *sha)
+{
+	char line[WS_NAME_MAX + 128];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s v%lld %s\n", role, version, sha);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return FERRY_ERR_INVALID_ARG;
+	return ferry_hash_update(h, line, (size_t)n);
+}
+
+static int
+fp_final(struct ferry_hash *h, char *hex)
+{
+	unsigned char d[FERRY_HASH_MAX];
+	size_t n;
+	int r;
+
+	if ((r = ferry_hash_final(h, d, &n)) != 0)
+		return r;
+	ferry_hex_encode(d, n, hex);
+	return 0;
+}
+
+/* A role name as the signer writes them: no control characters. */
+static int
+role_name_ok(const char *name)
+{
+	return strcmp(name, "root") == 0 || ws_name_ok(name);
+}
+
 static int
 is_hex(const char *s, size_t len)
 {
@@ -203,7 +241,8 @@ cmd_request(int argc, char **argv)
 	struct ws_role **roles = NULL, *r;
 	struct ws *w = NULL;
 	json_t *doc = NULL, *arr, *o;
-	char created[32];
+	char created[32], fingerprint[2 * FERRY_HASH_MAX + 1];
+	struct ferry_hash *fp = NULL;
 	size_t n = 0, i;
 	int c, rc = 2;
 
@@ -259,6 +298,10 @@ cmd_request(int argc, char **argv)
 		goto done;
 	}
 	sign_now_str(created, sizeof(created));
+	if (ferry_hash_new(FERRY_HASH_SHA256, &fp) != 0) {
+		sign_failf("out of memory");
+		goto done;
+	}
 	if ((arr = json_array()) == NULL ||
 	    (doc = json_pack("{s:s, s:i, s:s, s:O, s:o}", "_type",
 	    "ferry-sign-request", "format", 1, "created", created, "names",
@@ -275,10 +318,16 @@ cmd_request(int argc, char **argv)
 				sign_fail(roles[i]->name, &err);
 			goto done;
 		}
-		if (json_array_append_new(arr, o) != 0) {
+		if (json_array_append_new(arr, o) != 0 ||
+		    fp_line(fp, r->name, (long long)r->stg->version,
+		    ferry_json_cstr(json_object_get(o, "sha256"))) != 0) {
 			sign_failf("out of memory");
 			goto done;
 		}
+	}
+	if (fp_final(fp, fingerprint) != 0) {
+		sign_failf("hashing failed");
+		goto done;
 	}
 	if (sign_write_json(out, doc, 0644, 1, &err) != 0) {
 		sign_fail(out, &err);
@@ -288,9 +337,11 @@ cmd_request(int argc, char **argv)
 	for (i = 0; i < n && i < 8; i++)
 		printf(" %s v%lld", roles[i]->name,
 		    (long long)roles[i]->stg->version);
-	printf("%s\n", n > 8 ? " ..." : "");
+	printf("%s\nrequest fingerprint %s\n", n > 8 ? " ..." : "",
+	    fingerprint);
 	rc = 0;
  done:
+	ferry_hash_free(fp);
 	json_decref(doc);
 	free(roles);
 	ws_free(w);
@@ -320,38 +371,105 @@ struct to_sign {
 	struct ferry_meta *md;
 };
 
+/* key ids, in full, with names when the request gives them */
 static void
-describe(const struct to_sign *t)
+print_keys(const struct ferry_role *fr, const json_t *names)
+{
+	const char *nm;
+	size_t j;
+
+	fprintf(stderr, "threshold %llu of %zu:",
+	    (unsigned long long)fr->threshold, fr->nkeyids);
+	for (j = 0; j < fr->nkeyids; j++) {
+		nm = ferry_json_cstr(json_object_get(names, fr->keyids[j]));
+		fprintf(stderr, "\n        %s%s%s%s", fr->keyids[j],
+		    nm ? " (" : "", nm ? nm : "", nm ? ")" : "");
+	}
+	fputc('\n', stderr);
+}
+
+/* Whether the delegations are uniform hash bins: same keys, threshold. */
+static int
+uniform_bins(const struct ferry_delegations *d)
+{
+	const struct ferry_role *a = &d->roles[0], *b;
+	size_t i, j;
+
+	if (d->nroles < 8)
+		return 0;
+	for (i = 0; i < d->nroles; i++) {
+		b = &d->roles[i];
+		if (b->path_hash_prefixes == NULL || b->paths != NULL ||
+		    b->threshold != a->threshold || b->terminating !=
+		    a->terminating || b->nkeyids != a->nkeyids)
+			return 0;
+		for (j = 0; j < a->nkeyids; j++)
+			if (strcmp(a->keyids[j], b->keyids[j]) != 0)
+				return 0;
+	}
+	return 1;
+}
+
+static void
+print_patterns(const json_t *a)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(a); i++)
+		fprintf(stderr, " %s", ferry_json_cstr(json_array_get(a, i)));
+}
+
+/* What a key holder is asked to sign, in full but for target entries. */
+static void
+describe(const struct to_sign *t, const json_t *names)
 {
 	const struct ferry_meta *md = t->md;
 	const struct ferry_delegations *d = md->delegations;
+	const struct ferry_role *fr;
 	size_t i;
 
-	fprintf(stderr, "  %s v%lld, expires %s, sha256 %.16s...\n", t->role,
+	fprintf(stderr, "  %s v%lld, expires %s\n    sha256 %s\n", t->role,
 	    (long long)t->version, md->expires_str, t->sha256);
 	if (md->type == FERRY_META_ROOT) {
 		for (i = 0; i < FERRY_META_NTYPES; i++) {
-			const struct ferry_role *fr = &md->roles[i];
-			size_t j;
-
-			fprintf(stderr, "    %-9s threshold %llu of",
-			    ferry_meta_type_name((enum ferry_meta_type)i),
-			    (unsigned long long)fr->threshold);
-			for (j = 0; j < fr->nkeyids; j++)
-				fprintf(stderr, " %.8s", fr->keyids[j]);
-			fputc('\n', stderr);
+			fprintf(stderr, "    %-9s ",
+			    ferry_meta_type_name((enum ferry_meta_type)i));
+			print_keys(&md->roles[i], names);
 		}
 		return;
 	}
-	fprintf(stderr, "    %zu target%s", json_object_size(md->targets),
+	fprintf(stderr, "    %zu target%s\n", json_object_size(md->targets),
 	    json_object_size(md->targets) == 1 ? "" : "s");
-	if (d != NULL && d->succinct)
-		fprintf(stderr, ", %llu succinct hash bins %s-*",
-		    1ULL << d->bins.bit_length, d->bins.name_prefix);
-	else if (d != NULL)
-		fprintf(stderr, ", %zu delegation%s", d->nroles,
-		    d->nroles == 1 ? "" : "s");
-	fputc('\n', stderr);
+	if (d == NULL)
+		return;
+	if (d->succinct) {
+		fprintf(stderr, "    delegates every path to %llu succinct hash "
+		    "bins %s-*, ", 1ULL << d->bins.bit_length,
+		    d->bins.name_prefix);
+		print_keys(&d->bins.role, names);
+		return;
+	}
+	if (uniform_bins(d)) {
+		fprintf(stderr, "    delegates to %zu hash bins %s .. %s by "
+		    "path hash prefix, ", d->nroles, d->roles[0].name,
+		    d->roles[d->nroles - 1].name);
+		print_keys(&d->roles[0], names);
+		return;
+	}
+	for (i = 0; i < d->nroles; i++) {
+		fr = &d->roles[i];
+		fprintf(stderr, "    delegates %s%s:", fr->name,
+		    fr->terminating ? " (terminating)" : "");
+		if (fr->paths != NULL) {
+			fprintf(stderr, " paths");
+			print_patterns(fr->paths);
+		} else {
+			fprintf(stderr, " path hash prefixes");
+			print_patterns(fr->path_hash_prefixes);
+		}
+		fprintf(stderr, ",\n      ");
+		print_keys(fr, names);
+	}
 }
 
 /*
@@ -378,6 +496,9 @@ check_request_role(const char *file, const json_t *o, const char *keyid,
 	t->role = ferry_json_cstr(json_object_get(o, "role"));
 	if (t->role == NULL)
 		return sign_failf("%s: roles: role: must be a string", file);
+	if (!role_name_ok(t->role))
+		return sign_failf("%s: roles: a role name must be letters, "
+		    "digits, '.', '_' or '-'", file);
 	if ((bad = unknown_field(o, fields)) != NULL)
 		return sign_failf("%s: %.128s: unknown field \"%.64s\"", file,
 		    t->role, bad);
@@ -402,6 +523,9 @@ check_request_role(const char *file, const json_t *o, const char *keyid,
 	if (ferry_meta_from_signed((json_t *)sg, &t->md, &err) != 0)
 		return sign_failf("%s: %.128s: not valid metadata: %s", file,
 		    t->role, ferry_error_msg(&err));
+	if (ws_keys_bound(t->md, &err) != 0)
+		return sign_failf("%s: %.128s: %s", file, t->role,
+		    ferry_error_msg(&err));
 	if (t->md->type != (strcmp(t->role, "root") == 0 ? FERRY_META_ROOT :
 	    FERRY_META_TARGETS) || t->md->version != t->version)
 		return sign_failf("%s: %.128s: the signed part is %s v%lld, "
@@ -458,7 +582,9 @@ cmd_sign(int argc, char **argv)
 	struct to_sign *ts = NULL;
 	struct ferry_seckey *k = NULL;
 	json_t *doc = NULL, *kf = NULL, *pub = NULL, *roles, *sigs = NULL;
-	json_t *sdoc = NULL, *e;
+	json_t *sdoc = NULL, *e, *seen = NULL;
+	struct ferry_hash *fp = NULL;
+	char fingerprint[2 * FERRY_HASH_MAX + 1];
 	size_t nroles = 0, nmine = 0, i, j;
 	char *sigfile = NULL;
 	int c, pfd = -1, rc = 2, mine;
@@ -525,19 +651,48 @@ cmd_sign(int argc, char **argv)
 		sign_failf("out of memory");
 		goto out;
 	}
+	{
+		const char *kid;
+		json_t *v;
+
+		json_object_foreach(json_object_get(doc, "names"), kid, v) {
+			const char *p = ferry_json_cstr(v);
+
+			for (; p != NULL && *p != '\0'; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					break;
+			if (p == NULL || *p != '\0' ||
+			    !is_hex(kid, FERRY_KEYID_HEXLEN)) {
+				sign_failf("%s: names: each must map a key id "
+				    "to a name without control characters",
+				    req);
+				goto out;
+			}
+		}
+	}
+	if ((seen = json_object()) == NULL ||
+	    ferry_hash_new(FERRY_HASH_SHA256, &fp) != 0) {
+		sign_failf("out of memory");
+		goto out;
+	}
 	for (i = 0, j = 0; i < nroles; i++) {
 		if (check_request_role(req, json_array_get(roles, i), keyid,
 		    &ts[j], &mine) != 0) {
 			nroles = j + 1;
 			goto out;
 		}
-		for (c = 0; (size_t)c < j; c++)
-			if (strcmp(ts[c].role, ts[j].role) == 0) {
-				sign_failf("%s: %s: listed twice", req,
-				    ts[j].role);
-				nroles = j + 1;
-				goto out;
-			}
+		if (json_object_get(seen, ts[j].role) != NULL) {
+			sign_failf("%s: %s: listed twice", req, ts[j].role);
+			nroles = j + 1;
+			goto out;
+		}
+		if (json_object_set_new(seen, ts[j].role, json_true()) != 0 ||
+		    fp_line(fp, ts[j].role, (long long)ts[j].version,
+		    ts[j].sha256) != 0) {
+			sign_failf("out of memory");
+			nroles = j + 1;
+			goto out;
+		}
 		if (mine)
 			j++;
 		else {
@@ -545,6 +700,10 @@ cmd_sign(int argc, char **argv)
 			ferry_meta_free(ts[j].md);
 			memset(&ts[j], 0, sizeof(ts[j]));
 		}
+	}
+	if (fp_final(fp, fingerprint) != 0) {
+		sign_failf("hashing failed");
+		goto out;
 	}
 	nmine = j;
 	nroles = j;
@@ -559,10 +718,10 @@ cmd_sign(int argc, char **argv)
 	fprintf(stderr, "%s asks key %.8s%s%s%s to sign %zu role%s:\n", req,
 	    keyid, nm ? " (" : "", nm ? nm : "", nm ? ")" : "", nmine,
 	    nmine == 1 ? "" : "s");
-	for (i = 0; i < nmine && i < 10; i++)
-		describe(&ts[i]);
-	if (nmine > 10)
-		fprintf(stderr, "  ... and %zu more\n", nmine - 10);
+	for (i = 0; i < nmine; i++)
+		describe(&ts[i], json_object_get(doc, "names"));
+	fprintf(stderr, "request fingerprint %s\n(compare it with the one "
+	    "`ferry-sign request` printed)\n", fingerprint);
 	if (sign_open_key(keyfile, pfd, NULL, &k, &err) != 0) {
 		sign_fail(keyfile, &err);
 		goto out;
@@ -616,6 +775,8 @@ cmd_sign(int argc, char **argv)
 	json_decref(pub);
 	json_decref(kf);
 	json_decref(doc);
+	json_decref(seen);
+	ferry_hash_free(fp);
 	return rc;
 }
 

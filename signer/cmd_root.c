@@ -233,7 +233,10 @@ rmtree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* DIR must not exist, or be an empty directory. */
+/*
+ * DIR must not exist (0), or be an empty directory (1); else -1, after
+ * saying why.
+ */
 static int
 dir_usable(const char *dir)
 {
@@ -243,17 +246,35 @@ dir_usable(const char *dir)
 	if ((d = opendir(dir)) == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		return sign_failf("%s: %s", dir, strerror(errno));
+		sign_failf("%s: %s", dir, strerror(errno));
+		return -1;
 	}
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 &&
 		    strcmp(de->d_name, "..") != 0)
 			break;
 	closedir(d);
-	if (de != NULL)
-		return sign_failf("%s: exists and is not empty; init makes a "
-		    "new workspace", dir);
-	return 0;
+	if (de != NULL) {
+		sign_failf("%s: exists and is not empty; init makes a new "
+		    "workspace", dir);
+		return -1;
+	}
+	return 1;
+}
+
+/* Remove what a failed init made inside an existing, empty DIR. */
+static void
+empty_dir(const char *dir)
+{
+	static const char *const made[] = { "staged", "metadata",
+	    "workspace.json" };
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+		if (snprintf(path, sizeof(path), "%s/%s", dir, made[i]) <
+		    (int)sizeof(path))
+			(void)rmtree(path);
 }
 
 enum { OPT_KEY = 256, OPT_THRESHOLD, OPT_EXPIRES, OPT_ADDKEY, OPT_RMKEY,
@@ -305,8 +326,8 @@ cmd_init(int argc, char **argv)
 	json_t *root = NULL, *targets = NULL, *s;
 	char **keys = NULL, **thresholds = NULL, **expires = NULL;
 	size_t nkeys = 0, nthr = 0, nexp = 0, i;
-	char tmp[PATH_MAX];
-	int c, rc = 2;
+	char tmp[PATH_MAX], dbuf[PATH_MAX];
+	int c, rc = 2, exists = 0;
 	int64_t now = (int64_t)time(NULL);
 
 	if ((keys = calloc((size_t)argc, sizeof(*keys))) == NULL ||
@@ -343,6 +364,7 @@ cmd_init(int argc, char **argv)
 		fputs(init_usage, stderr);
 		goto out;
 	}
+	dir = sign_strip_slash(dir, dbuf, sizeof(dbuf));
 	rc = 1;
 	if ((root = empty_root(now + ws_default_lifetime("root"))) == NULL ||
 	    (targets = sign_empty_targets(now +
@@ -368,12 +390,19 @@ cmd_init(int argc, char **argv)
 			goto out;
 	}
 	/*
-	 * The workspace is made beside DIR and renamed into place (over an
-	 * empty DIR too), so that a failed init leaves nothing behind.
+	 * A new DIR is made beside it and renamed into place, so that a
+	 * failed init leaves nothing behind; in an empty DIR (the current
+	 * directory, say) the workspace is made in place and what was made
+	 * is removed on failure.
 	 */
-	if (dir_usable(dir) != 0)
+	if ((exists = dir_usable(dir)) < 0)
 		goto out;
-	if (snprintf(tmp, sizeof(tmp), "%s.init-XXXXXX", dir) >=
+	if (exists) {
+		if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp)) {
+			rc = sign_failf("%s: path too long", dir);
+			goto out;
+		}
+	} else if (snprintf(tmp, sizeof(tmp), "%s.init-XXXXXX", dir) >=
 	    (int)sizeof(tmp) || mkdtemp(tmp) == NULL) {
 		rc = sign_failf("%s: cannot make a directory beside it: %s",
 		    dir, strerror(errno));
@@ -405,7 +434,7 @@ cmd_init(int argc, char **argv)
 		sign_fail(dir, &err);
 		goto fail;
 	}
-	if (rename(tmp, dir) != 0) {
+	if (!exists && rename(tmp, dir) != 0) {
 		sign_failf("%s: %s", dir, strerror(errno));
 		goto fail;
 	}
@@ -414,7 +443,10 @@ cmd_init(int argc, char **argv)
 	rc = 0;
 	goto out;
  fail:
-	(void)rmtree(tmp);
+	if (exists)
+		empty_dir(tmp);
+	else
+		(void)rmtree(tmp);
  out:
 	ws_free(w);
 	json_decref(root);

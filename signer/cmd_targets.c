@@ -74,6 +74,9 @@ target_role(struct ws *w, const char *role, const char *path,
 	struct ws_role *r;
 	int rv;
 
+	if (role != NULL && strcmp(role, "root") == 0)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+		    "--role root: root holds no targets");
 	if (role != NULL) {
 		if ((rv = ws_get(w, role, &r, err)) != 0 ||
 		    (rv = ws_check_path(w, r, path, err)) != 0)
@@ -86,6 +89,52 @@ target_role(struct ws *w, const char *role, const char *path,
 	}
 	*out = r;
 	return 0;
+}
+
+/* The targets object of r as edited so far. */
+static const json_t *
+targets_of(const struct ws_role *r)
+{
+	return r->edit != NULL ? json_object_get(r->edit, "targets") :
+	    ws_eff(r)->targets;
+}
+
+/* Remove path from r if r has it: 1 if removed, 0 if not there, or < 0. */
+static int
+drop(struct ws *w, struct ws_role *r, const char *path,
+    struct ferry_error *err)
+{
+	int rv;
+
+	if (json_object_get(targets_of(r), path) == NULL)
+		return 0;
+	if (r->edit == NULL && (rv = ws_edit(w, r->name, &r->edit, err)) != 0)
+		return rv;
+	return json_object_del(json_object_get(r->edit, "targets"), path) == 0;
+}
+
+/*
+ * Remove path from every role above r: a client looks in a role's own
+ * targets before its delegations, so a copy there would shadow r's.
+ */
+static int
+drop_above(struct ws *w, struct ws_role *r, const char *path,
+    struct ferry_error *err)
+{
+	struct ws_role *p;
+	int rv, n = 0, depth;
+
+	for (depth = 0; depth < 1024; depth++) {
+		if ((rv = ws_parent(w, r, &p, err)) != 0)
+			return rv;
+		if (p == NULL)
+			break;
+		if ((rv = drop(w, p, path, err)) < 0)
+			return rv;
+		n += rv;
+		r = p;
+	}
+	return n;
 }
 
 static int
@@ -103,7 +152,7 @@ put_target(struct ws *w, const char *role, const char *path, json_t *entry,
 	if (json_object_set(json_object_get(r->edit, "targets"), path,
 	    entry) != 0)
 		return FERRY_ERR_NOMEM;
-	return 0;
+	return (rv = drop_above(w, r, path, err)) < 0 ? rv : 0;
 }
 
 /* Stage every role whose targets changed; *nroles counts them. */
@@ -341,38 +390,35 @@ targets_remove(struct ws *w, const char *role, char **paths, int n)
 	struct ferry_error err = { 0 };
 	struct ws_role *const *roles, *r;
 	size_t nr, j;
-	int i;
+	int i, rv, removed;
 
 	for (i = 0; i < n; i++) {
-		r = NULL;
 		if (role != NULL) {
 			if (ws_get(w, role, &r, &err) != 0)
 				return sign_fail(paths[i], &err);
-		} else if (ws_place(w, paths[i], &r, &err) != 0)
-			return sign_fail(paths[i], &err);
-		if (r->edit == NULL) {
-			if (ws_edit(w, r->name, &r->edit, &err) != 0)
+			if ((removed = drop(w, r, paths[i], &err)) < 0)
 				return sign_fail(r->name, &err);
+		} else {
+			/* Where a client finds it, and every copy above. */
+			if (ws_place(w, paths[i], &r, &err) != 0 ||
+			    (removed = drop(w, r, paths[i], &err)) < 0 ||
+			    (rv = drop_above(w, r, paths[i], &err)) < 0)
+				return sign_fail(paths[i], &err);
+			removed += rv;
 		}
-		if (json_object_get(json_object_get(r->edit, "targets"),
-		    paths[i]) == NULL && role == NULL) {
-			/* Not where it belongs: look everywhere. */
+		if (removed == 0 && role == NULL) {
+			/* Not where it belongs: wherever it is. */
 			roles = ws_roles(w, &nr);
-			for (j = 0, r = NULL; j < nr && r == NULL; j++) {
-				if (ws_get(w, roles[j]->name, &r, &err) != 0)
+			for (j = 0; j < nr; j++) {
+				if (!roles[j]->have_cur && !roles[j]->have_stg)
+					continue;
+				if (ws_get(w, roles[j]->name, &r, &err) != 0 ||
+				    (rv = drop(w, r, paths[i], &err)) < 0)
 					return sign_fail(roles[j]->name, &err);
-				if (json_object_get(r->edit != NULL ?
-				    json_object_get(r->edit, "targets") :
-				    ws_eff(r)->targets, paths[i]) == NULL)
-					r = NULL;
-			}
-			if (r != NULL && r->edit == NULL) {
-				if (ws_edit(w, r->name, &r->edit, &err) != 0)
-					return sign_fail(r->name, &err);
+				removed += rv;
 			}
 		}
-		if (r == NULL || json_object_del(json_object_get(r->edit,
-		    "targets"), paths[i]) != 0)
+		if (removed == 0)
 			return sign_failf("%s: no %s has this target", paths[i],
 			    role != NULL ? role : "role");
 	}
@@ -450,6 +496,10 @@ cmd_targets(int argc, char **argv)
 	    !json_is_object(custom))) {
 		rc = sign_failf("--custom: must be a JSON object%s%s",
 		    custom ? "" : ": ", custom ? "" : jerr.text);
+		goto out;
+	}
+	if (role != NULL && strcmp(role, "root") == 0) {
+		rc = sign_failf("--role root: root holds no targets");
 		goto out;
 	}
 	if (sign_open_ws(dir, &w) != 0)
@@ -762,17 +812,36 @@ cmd_delegate(int argc, char **argv)
 		}
 		for (b = nbins; b > 1; b >>= 1)
 			bits++;
+		/* New roles only: no cycle, and one delegating role each. */
+		for (b = 0; b < nbins; b++) {
+			snprintf(bin, sizeof(bin), "%s-%0*lx", prefix,
+			    bits <= 4 ? 1 : bits <= 8 ? 2 : bits <= 12 ? 3 : 4,
+			    b);
+			if (!ws_name_ok(bin)) {
+				sign_failf("--prefix %s: bin names must be "
+				    "letters, digits, '.', '_' or '-'", prefix);
+				goto out;
+			}
+			if (ws_get(w, bin, &existing, &err) == 0) {
+				sign_failf("%s: the workspace has a role of that "
+				    "name already; choose another --prefix",
+				    bin);
+				goto out;
+			}
+			ferry_error_clear(&err);
+		}
 		if (succinct) {
-			if ((role = json_pack("{s:O, s:I, s:i, s:s}", "keyids",
+			json_t *sr = json_pack("{s:O, s:I, s:i, s:s}", "keyids",
 			    keyids, "threshold", (json_int_t)threshold,
-			    "bit_length", (int)bits, "name_prefix",
-			    prefix)) == NULL ||
-			    json_object_set_new(d, "succinct_roles", role) != 0 ||
+			    "bit_length", (int)bits, "name_prefix", prefix);
+
+			/* set_new takes sr, even when it fails. */
+			if (sr == NULL || json_object_set_new(d,
+			    "succinct_roles", sr) != 0 ||
 			    json_object_del(d, "roles") != 0) {
 				sign_failf("out of memory");
 				goto out;
 			}
-			role = NULL;
 		} else {
 			/* Bin i holds prefixes i*per .. (i+1)*per - 1, all of
 			 * ceil(bits / 4) hex digits. */
@@ -796,16 +865,19 @@ cmd_delegate(int argc, char **argv)
 						pf = NULL;
 					}
 				}
-				if (pf == NULL || (role = json_pack(
+				json_t *br;
+
+				/* The "o" takes pf and append_new takes br,
+				 * even when they fail. */
+				if (pf == NULL || (br = json_pack(
 				    "{s:s, s:O, s:I, s:b, s:o}", "name", bin,
 				    "keyids", keyids, "threshold",
 				    (json_int_t)threshold, "terminating", 0,
 				    "path_hash_prefixes", pf)) == NULL ||
-				    json_array_append_new(arr, role) != 0) {
+				    json_array_append_new(arr, br) != 0) {
 					sign_failf("out of memory");
 					goto out;
 				}
-				role = NULL;
 			}
 		}
 	} else {

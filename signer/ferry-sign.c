@@ -183,6 +183,20 @@ sign_open_ws(const char *dir, struct ws **out)
 	return 0;
 }
 
+const char *
+sign_strip_slash(const char *p, char *buf, size_t len)
+{
+	size_t n = strlen(p);
+
+	while (n > 1 && p[n - 1] == '/')
+		n--;
+	if (n == strlen(p) || n >= len)
+		return p;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 void
 sign_now_str(char *buf, size_t len)
 {

@@ -58,6 +58,9 @@ int sign_open_key(const char *file, int pfd, json_t **kfout,
 struct ws;
 int sign_open_ws(const char *dir, struct ws **out);
 
+/* p without trailing slashes (in buf if any were removed). */
+const char *sign_strip_slash(const char *p, char *buf, size_t len);
+
 /* The current time as "YYYY-MM-DDTHH:MM:SSZ". */
 void sign_now_str(char *buf, size_t len);
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -500,6 +501,14 @@ ws_open(const char *dir, struct ws **out, struct ferry_error *err)
 		    err)) != 0)
 			goto fail;
 	}
+	if (w->root.stg != NULL &&
+	    w->root.stg->version != (int64_t)w->nroots + 1) {
+		r = ferry_error_set(err, FERRY_ERR_REPOSITORY,
+		    "%s/staged/root.json: version %lld, but the next root is "
+		    "version %zu", dir, (long long)w->root.stg->version,
+		    w->nroots + 1);
+		goto fail;
+	}
 	if (!w->root.have_cur && !w->root.have_stg) {
 		r = ferry_error_set(err, FERRY_ERR_REPOSITORY,
 		    "%s: the workspace has no root", dir);
@@ -743,6 +752,12 @@ ws_edit(struct ws *w, const char *name, json_t **out, struct ferry_error *err)
 	if ((s = json_deep_copy(md->signed_obj)) == NULL)
 		return FERRY_ERR_NOMEM;
 	if (r->stg == NULL) {
+		if (md->version == INT64_MAX) {
+			json_decref(s);
+			return ferry_error_set(err, FERRY_ERR_VERSION,
+			    "%s: version %lld is the last one", name,
+			    (long long)md->version);
+		}
 		if (ferry_meta_format_time(w->now + ws_default_lifetime(name),
 		    when, sizeof(when)) != 0 ||
 		    json_object_set_new(s, "version",
@@ -778,6 +793,30 @@ check_role_keys(const char *what, const struct ferry_role *role,
 	return 0;
 }
 
+int
+ws_keys_bound(const struct ferry_meta *md, struct ferry_error *err)
+{
+	char kid[FERRY_KEYID_HEXLEN + 1];
+	const json_t *keys;
+	const char *id;
+	json_t *k;
+	int r;
+
+	keys = md->type == FERRY_META_ROOT ?
+	    json_object_get(md->signed_obj, "keys") :
+	    json_object_get(json_object_get(md->signed_obj, "delegations"),
+	    "keys");
+	json_object_foreach((json_t *)keys, id, k) {
+		if ((r = ferry_keyid(k, kid, err)) != 0)
+			return r;
+		if (strcmp(kid, id) != 0)
+			return ferry_error_set(err, FERRY_ERR_KEY, "key %.64s "
+			    "is listed under an id that is not its key id "
+			    "(%s)", id, kid);
+	}
+	return 0;
+}
+
 /* What staging requires of md, a new version of role name. */
 static int
 check_staged(struct ws *w, struct ws_role *r, const struct ferry_meta *md,
@@ -788,8 +827,12 @@ check_staged(struct ws *w, struct ws_role *r, const struct ferry_meta *md,
 	size_t i;
 	int rv;
 
-	if (r->cur != NULL && (r == &w->root ? md->version !=
-	    r->cur->version + 1 : md->version <= r->cur->version))
+	if (r == &w->root && r->cur == NULL && md->version != 1)
+		return ferry_error_set(err, FERRY_ERR_VERSION,
+		    "root: version %lld: the first root is version 1",
+		    (long long)md->version);
+	if (r->cur != NULL && (r == &w->root ? md->version - 1 !=
+	    r->cur->version : md->version <= r->cur->version))
 		return ferry_error_set(err, FERRY_ERR_VERSION,
 		    "%s: version %lld: must be %s %lld, the complete version",
 		    r->name, (long long)md->version, r == &w->root ?
@@ -799,6 +842,8 @@ check_staged(struct ws *w, struct ws_role *r, const struct ferry_meta *md,
 		return ferry_error_set(err, FERRY_ERR_EXPIRED,
 		    "%s: expires %s: that is not in the future", r->name,
 		    md->expires_str);
+	if ((rv = ws_keys_bound(md, err)) != 0)
+		return err_prefix(err, rv, r->name);
 	if (md->type == FERRY_META_ROOT) {
 		for (i = 0; i < FERRY_META_NTYPES; i++) {
 			snprintf(what, sizeof(what), "root: roles.%s",
@@ -816,6 +861,10 @@ check_staged(struct ws *w, struct ws_role *r, const struct ferry_meta *md,
 		return 0;
 	if (d->succinct) {
 		snprintf(what, sizeof(what), "%s: succinct_roles", r->name);
+		if (d->bins.bit_length > 16)
+			return ferry_error_set(err, FERRY_ERR_META_FIELD,
+			    "%s: bit_length: at most 16 (65,536 bins) here",
+			    what);
 		if (!ws_name_ok(d->bins.name_prefix) ||
 		    strlen(d->bins.name_prefix) > WS_NAME_MAX - 9)
 			return ferry_error_set(err, FERRY_ERR_META_FIELD,
@@ -895,6 +944,10 @@ ws_stage(struct ws *w, const char *name, json_t *signed_obj,
 	if (want == FERRY_META_TARGETS &&
 	    !same_json(delegations_of(ws_eff(r)), delegations_of(md)))
 		reset_parents(w);
+	/* r's own hash-prefix index points into the version replaced. */
+	pindex_free(r->pindex);
+	r->pindex = NULL;
+	r->pindexed = 0;
 	ferry_meta_free(r->stg);
 	r->stg = md;
 	r->have_stg = 1;
@@ -1021,10 +1074,31 @@ is_bin_of(const struct ferry_meta *md, const char *name)
 	    ferry_meta_delegated_role(md, name) != NULL;
 }
 
+/* The number of roles d delegates to (every bin of succinct bins). */
+static size_t
+delegation_count(const struct ferry_delegations *d)
+{
+	return d->succinct ? (size_t)1 << d->bins.bit_length : d->nroles;
+}
+
+/* The name of the i-th of them. */
+static const char *
+delegation_name(const struct ferry_delegations *d, size_t i, char *buf,
+    size_t len)
+{
+	unsigned digits = (d->bins.bit_length + 3) / 4;
+
+	if (!d->succinct)
+		return d->roles[i].name;
+	snprintf(buf, len, "%s-%0*zx", d->bins.name_prefix, (int)digits, i);
+	return buf;
+}
+
 int
 ws_parent(struct ws *w, struct ws_role *r, struct ws_role **out,
     struct ferry_error *err)
 {
+	char bin[WS_NAME_MAX + 16];
 	struct ws_role **queue = NULL, *p, *c;
 	const struct ferry_delegations *d;
 	size_t head = 0, tail = 0, cap = 0, i;
@@ -1059,11 +1133,12 @@ ws_parent(struct ws *w, struct ws_role *r, struct ws_role **out,
 			goto out;
 		if (r->parent != NULL)
 			break;
-		if ((d = ws_eff(p)->delegations) == NULL || d->succinct)
-			continue;	/* bins are searched through their names */
-		for (i = 0; i < d->nroles; i++) {
-			if ((c = tab_find(w, d->roles[i].name)) == NULL ||
-			    c->visit == w->visit)
+		if ((d = ws_eff(p)->delegations) == NULL)
+			continue;
+		for (i = 0; i < delegation_count(d); i++) {
+			if ((c = tab_find(w, delegation_name(d, i, bin,
+			    sizeof(bin)))) == NULL || c->visit == w->visit ||
+			    (!c->have_cur && !c->have_stg))
 				continue;
 			if (tail == cap) {
 				struct ws_role **nq;
@@ -1078,20 +1153,6 @@ ws_parent(struct ws *w, struct ws_role *r, struct ws_role **out,
 			}
 			c->visit = w->visit;
 			queue[tail++] = c;
-		}
-	}
-	if (r->parent == NULL) {
-		/* Bins of a succinct delegation deeper down. */
-		for (i = 0; i < w->nroles; i++) {
-			p = w->roles[i];
-			if ((!p->have_cur && !p->have_stg) || p == r)
-				continue;
-			if ((rv = load_role(w, p, err)) != 0)
-				goto out;
-			if (is_bin_of(ws_eff(p), r->name)) {
-				r->parent = p;
-				break;
-			}
 		}
 	}
  out:

@@ -93,6 +93,12 @@ int ws_edit(struct ws *w, const char *name, json_t **out,
 int ws_stage(struct ws *w, const char *name, json_t *signed_obj,
     struct ferry_error *err);
 
+/*
+ * Whether every key md lists (root's keys, or its delegations' keys) is
+ * listed under its own key id; FERRY_ERR_KEY naming the first that is not.
+ */
+int ws_keys_bound(const struct ferry_meta *md, struct ferry_error *err);
+
 /* Write every changed staged role and workspace.json. */
 int ws_save(struct ws *w, struct ferry_error *err);
 

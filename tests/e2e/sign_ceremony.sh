@@ -312,6 +312,88 @@ grep -q '"name":"q-3","path_hash_prefixes":\["c","d","e","f"\]' \
 refused "already delegates; hashed bins take the whole target space" \
     "$sign" delegate -C ws --from few --key bins.pub --bins 4
 
+echo "== what a key holder is shown, and requests that lie"
+# Every role is shown with its full SHA-256, and the request fingerprint
+# both sides print is the same.
+run 0 "$sign" renew -C ws targets
+run 0 "$sign" request -C ws -o req4.json
+fp=$(sed -n 's/^request fingerprint //p' out)
+[ ${#fp} -eq 64 ] || fail "request printed no fingerprint: $(cat out)"
+cp req4.json holders/release/req.json
+run 0 "$sign" sign --key holders/release/release.key --passphrase-fd 3 \
+    holders/release/req.json 3<pw
+has "request fingerprint $fp" err
+sha=$($PYTHON -c 'import json,sys; print([r for r in json.load(open(sys.argv[1]))["roles"] if r["role"] == "targets"][0]["sha256"])' req4.json)
+has "sha256 $sha" err
+# A key listed under another key's id in the signed part: refused even
+# with the stated sha256 made to match.
+$PYTHON - req4.json holders/alice/lie1.json "$(id alice)" "$(id dave)" <<'EOF'
+import hashlib, json, sys
+sys.path.insert(0, "/usr/lib/python3/dist-packages")
+from securesystemslib.formats import encode_canonical
+req = json.load(open(sys.argv[1]))
+alice, dave = sys.argv[3], sys.argv[4]
+dave_key = json.load(open("dave.pub")); del dave_key["keyid"]
+for r in req["roles"]:
+    if r["role"] == "targets":
+        r["signed"].setdefault("delegations", {"keys": {}, "roles": []})
+        r["signed"]["delegations"]["keys"][alice] = dave_key
+        r["signed"]["delegations"]["roles"].append({"name": "evil",
+            "keyids": [alice], "threshold": 1, "terminating": False,
+            "paths": ["*"]})
+        r["sha256"] = hashlib.sha256(encode_canonical(r["signed"]).encode()).hexdigest()
+        r["thresholds"][0]["keys"][alice] = json.load(open("alice.pub"))
+        del r["thresholds"][0]["keys"][alice]["keyid"]
+json.dump(req, open(sys.argv[2], "w"))
+EOF
+run 1 "$sign" sign --key holders/alice/alice.key --passphrase-fd 3 \
+    holders/alice/lie1.json 3<pw
+has "is listed under an id that is not its key id" err
+# A role name with control characters (a terminal escape) is refused.
+sed 's/"role":"targets"/"role":"tar\\u001b[2Jgets"/' req4.json \
+    >holders/release/lie2.json
+run 1 "$sign" sign --key holders/release/release.key --passphrase-fd 3 \
+    holders/release/lie2.json 3<pw
+has "a role name must be letters, digits" err
+run 0 "$sign" targets add -C ws --path x.img one.img
+
+echo "== a target added again goes where clients look first"
+# apps/two.img was added to apps before apps delegated to bins; added
+# again, it goes into its bin and leaves apps, where it would shadow it.
+grep -q '"apps/two.img"' ws/metadata/apps.json || fail "setup: apps/two.img"
+run 0 "$sign" targets add -C ws --path apps/two.img one.img
+! grep -q '"apps/two.img"' ws/staged/apps.json || fail "apps/two.img left in apps"
+[ "$(grep -l '"apps/two.img"' ws/staged/b-*.json | wc -l)" -eq 1 ] ||
+    fail "apps/two.img is not in exactly one bin"
+run 0 "$sign" targets remove -C ws apps/two.img
+! grep -q '"apps/two.img"' ws/staged/*.json || fail "apps/two.img not removed"
+refused "root holds no targets" \
+    "$sign" targets add -C ws --role root --path r.img one.img
+
+echo "== delegations that would break the workspace"
+run 0 "$sign" delegate -C ws --key apps.pub --path 'x0/*' x0
+refused "b-0: the workspace has a role of that name already" \
+    "$sign" delegate -C ws --from x0 --key bins.pub --bins 8 --prefix b --succinct
+# Below a succinct bin: the workspace still finds every role's delegator.
+run 0 "$sign" delegate -C ws --from b-1 --key apps.pub --path 'apps/deep/*' deep
+run 0 "$sign" status -C ws
+run 0 "$sign" request -C ws -o req5.json deep
+grep -q '"of":"b-1 v[0-9]*"' req5.json || fail "deep is not delegated by b-1"
+
+echo "== init in place, and the first root's version"
+mkdir empty
+(cd empty && "$sign" init --key root=../alice.pub --key targets=../alice.pub \
+    --key snapshot=../alice.pub --key timestamp=../alice.pub >/dev/null) ||
+    fail "init in the current directory"
+[ -f empty/workspace.json ] || fail "init in place wrote no workspace"
+run 0 "$sign" init -C slash/ --key root=alice.pub --key targets=alice.pub \
+    --key snapshot=alice.pub --key timestamp=alice.pub
+[ -f slash/workspace.json ] || fail "init -C slash/"
+cp slash/staged/root.json root.before
+run 1 "$sign" root -C slash --version 5
+has "the first root is version 1" err
+cmp -s root.before slash/staged/root.json || fail "a refused root changed"
+
 echo "== a full disk changes nothing"
 # RLIMIT_FSIZE makes every write past 512 bytes fail as a full disk would
 # (EFBIG; SIGXFSZ ignored): the staged files and the key stay as they were.
