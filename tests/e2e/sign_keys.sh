@@ -2,9 +2,12 @@
 # ferry-sign key: generate, check, passwd and export on the real binary;
 # key files checked against schemas/ and key ids against securesystemslib;
 # refusals (existing files, wrong passphrase, altered files) leave every
-# file byte for byte as it was; and the signer cannot use the network: it
+# file byte for byte as it was; the signer cannot use the network: it
 # imports no socket function, links no network library, and its seccomp
-# sandbox makes socket(2) fail even for code injected into the process.
+# sandbox makes socket(2) fail even for code injected into the process;
+# and once key generate, key check (with the right passphrase or a wrong
+# one), key passwd and sign are done, no copy of the key's seed or of a
+# passphrase is left anywhere in the process's memory.
 set -eu
 top_builddir=${top_builddir:-$(pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -221,5 +224,100 @@ EOF
 	echo "sandbox: socket(2) in ferry-sign: $(cat probe)"
 else
 	echo "(no C compiler: sandbox probe skipped)"
+fi
+
+echo "== no secret left in memory"
+# tests/e2e/secret_probe.c, preloaded, reads all of ferry-sign's memory
+# as it exits (after main has returned) and counts the copies of secrets
+# it is given masked: a random mask and the secret XOR the mask, so that
+# no secret is ever in the environment.  The seed is never written down
+# at all: it is the XOR of two random halves, from which the probe makes
+# the key that key generate writes.  The control is the key file's name,
+# 64 random hex digits that the process holds in its arguments.
+rand_hex() { od -An -v -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+ascii_hex() { printf %s "$1" | od -An -v -tx1 | tr -d ' \n'; }
+xor_hex() {
+	a=$1 b=$2 x=
+	while [ -n "$a" ]; do
+		x=$x$(printf %02x $((0x${a%"${a#??}"} ^ 0x${b%"${b#??}"})))
+		a=${a#??} b=${b#??}
+	done
+	printf %s "$x"
+}
+# masked NAME TEXT: the probe's NAME:MASK:X for the bytes of TEXT.
+masked() {
+	h=$(ascii_hex "$2")
+	m=$(rand_hex $((${#h} / 2)))
+	printf '%s:%s:%s' "$1" "$m" "$(xor_hex "$h" "$m")"
+}
+# probed WANT NAME SECRETS CMD...: run CMD under the probe; every secret
+# in SECRETS but ctl must be nowhere, whole or in part, readable or not.
+probed() {
+	want=$1 name=$2 secrets=$3
+	shift 3
+	rm -f "$name.scan"
+	run "$want" env PROBE_OUT="$tmp/$name.scan" PROBE_SECRETS="$secrets" \
+	    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	    LD_PRELOAD="$tmp/probe.so" "$@"
+	[ -s "$name.scan" ] || fail "$name: the probe did not report"
+	! grep '^error' "$name.scan" || fail "$name: the probe could not scan"
+	# The scan ran inside the sandbox, and read the stack and the heap.
+	has "^dumpable 0 seccomp 2$" "$name.scan"
+	grep -q '^scanned [0-9]\{7,\} stack 1 heap 1$' "$name.scan" ||
+	    fail "$name: the scan read too little: $(cat "$name.scan")"
+	n=0
+	for s in $secrets; do n=$((n + 1)); done
+	[ "$(grep -c ' found ' "$name.scan")" -eq "$n" ] ||
+	    fail "$name: the probe did not take every secret"
+	grep -q '^ctl found [1-9]' "$name.scan" ||
+	    fail "$name: the probe does not see the control: $(cat "$name.scan")"
+	if grep -v '^ctl ' "$name.scan" | grep ' found ' |
+	    grep -v ' found 0 hidden 0 stray 0$' >/dev/null; then
+		fail "$name: a secret left in memory: $(cat "$name.scan")"
+	fi
+	echo "$name: no secret left in $(sed -n 's/^scanned \([0-9]*\).*/\1/p' \
+	    "$name.scan") bytes"
+}
+if command -v "$CC" >/dev/null 2>&1 &&
+    "$CC" -shared -fPIC -o probe.so "$top_srcdir/tests/e2e/secret_probe.c" \
+    $(pkg-config --cflags --libs libsodium 2>/dev/null || echo -lsodium) \
+    -ldl 2>probe.err; then
+	seed="seed:$(rand_hex 32):$(rand_hex 32)"
+	ctl=$(rand_hex 32)
+	pass=$(rand_hex 32)
+	pass2=$(rand_hex 32)
+	wrong=$(rand_hex 32)
+	printf '%s\n' "$pass" >mpw
+	printf '%s\n%s\n' "$pass" "$pass2" >mpw2
+	printf '%s\n' "$pass2" >mpw3
+	printf '%s\n' "$wrong" >mbad
+	mk=k$ctl.key
+	mp=$(masked pass "$pass")
+	mp2=$(masked pass2 "$pass2")
+	mc=$(masked ctl "$ctl")
+	probed 0 generate "$seed $mp $mc" \
+	    "$sign" key generate --kdf interactive --passphrase-fd 3 "$mk" 3<mpw
+	# The key written is the one made from the seed.
+	pk=$(sed -n 's/^keypair //p' generate.scan)
+	[ -n "$pk" ] || fail "the probe did not make the key"
+	grep -q "\"public\":\"$pk\"" "k$ctl.pub" ||
+	    fail "k$ctl.pub is not the key made from the seed"
+	probed 0 check "$seed $mp $mc" \
+	    "$sign" key check --passphrase-fd 3 "$mk" 3<mpw
+	probed 1 wrong "$seed $mp $(masked wrong "$wrong") $mc" \
+	    "$sign" key check --passphrase-fd 3 "$mk" 3<mbad
+	probed 0 passwd "$seed $mp $mp2 $mc" \
+	    "$sign" key passwd --passphrase-fd 3 "$mk" 3<mpw2
+	run 0 "$sign" init -C mws --key root="k$ctl.pub" \
+	    --key targets="k$ctl.pub" --key snapshot="k$ctl.pub" \
+	    --key timestamp="k$ctl.pub"
+	run 0 "$sign" request -C mws -o mreq.json
+	probed 0 sign "$seed $mp2 $mc" \
+	    "$sign" sign --key "$mk" --passphrase-fd 3 -o msig.json mreq.json \
+	    3<mpw3
+	has '"sig"' msig.json
+else
+	echo "(no C compiler or no libsodium headers: memory probe skipped:" \
+	    "$(cat probe.err 2>/dev/null))"
 fi
 echo "PASS: sign_keys"

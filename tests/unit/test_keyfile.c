@@ -2,8 +2,10 @@
  * lib/keyfile.c: private key files.  Round trips that sign and verify,
  * every field bound to the ciphertext as additional data, the shape
  * checks and the field each one names, the Argon2id bounds (refused
- * before anything is allocated), reading and writing files, and
- * allocation failures injected into jansson.
+ * before anything is allocated), reading and writing files, allocation
+ * failures injected into jansson, and, reading the process's own memory
+ * back, that no copy of a seed or a passphrase is left once a key is
+ * freed, after success and after each way of failing.
  *
  * Argon2id runs at the "interactive" level (2 passes over 64 MiB, about
  * 0.13 s here) except in the "moderate" round trip; the "sensitive"
@@ -13,11 +15,16 @@
 #include "config.h"
 
 #include "unit.h"
+#include "memscan.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
-#include <sys/stat.h>
+#include <inttypes.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -1418,8 +1425,353 @@ test_oom_open_once(void **state)
 	oom_open(1);
 }
 
+/* ---- no copy left in memory ---- */
+
+/* The test's own leftovers, to show the scan finds what is there. */
+static void
+leave_on_heap(void *arg)
+{
+	unsigned char *p = malloc(FERRY_SEED_BYTES);
+
+	assert_non_null(p);
+	masked_put(arg, p);
+	free(p);
+}
+
+static void __attribute__((noinline))
+leave_on_stack(void *arg)
+{
+	unsigned char copy[SECRET_MAX];
+
+	masked_put(arg, copy);
+	/* Keeps the store: the compiler cannot know nothing reads it. */
+	__asm__ __volatile__("" : : "r"(copy) : "memory");
+}
+
+static void
+test_scan_finds_copies(void **state)
+{
+	const size_t none[1] = { 0 }, one[1] = { 1 };
+	struct masked sec[1];
+	unsigned char *s, *heap;
+	struct scan sc;
+
+	(void)state;
+	s = secret_new(&sec[0], "a control secret", FERRY_SEED_BYTES);
+	/* Locked away and inaccessible: hidden, not found. */
+	assert_int_equal(sodium_mprotect_noaccess(s), 0);
+	assert_scan(sec, 1, none, one);
+	sodium_free(s);
+	assert_scan(sec, 1, none, none);
+
+	/* A copy on the heap, then wiped. */
+	heap = malloc(FERRY_SEED_BYTES);
+	assert_non_null(heap);
+	masked_put(&sec[0], heap);
+	assert_scan(sec, 1, one, none);
+	/* What free() leaves: the first 16 bytes gone, two quarters. */
+	memset(heap, 0, 16);
+	scan_memory(sec, 1, &sc);
+	assert_int_equal(sc.found[0], 0);
+	assert_int_equal(sc.stray[0], 2);
+	sodium_memzero(heap, FERRY_SEED_BYTES);
+	assert_scan(sec, 1, none, none);
+	free(heap);
+
+	/* A copy in a stack frame that has returned, then overwritten. */
+	run_deep(leave_on_stack, &sec[0]);
+	assert_scan(sec, 1, one, none);
+	burn_stack();
+	assert_scan(sec, 1, none, none);
+
+	/*
+	 * A copy freed without a wipe, held by the quarantine: whole here,
+	 * in parts where ASan keeps its bookkeeping in freed blocks.
+	 */
+	run_deep(leave_on_heap, &sec[0]);
+	scan_memory(sec, 1, &sc);
+	assert_true(sc.found[0] + sc.stray[0] > 0);
+#if !defined(__SANITIZE_ADDRESS__)
+	assert_int_equal(sc.found[0], 1);
+	assert_int_equal(sc.stray[0], 0);
+#endif
+}
+
+/* The secrets a case looks for, and the objects it keeps between steps. */
+enum { SEC_SEED, SEC_SEEDHEX, SEC_EXPANDED, SEC_PASS, SEC_WRONG };
+
+enum wipe_pass { WITH_PASS, WITH_WRONG, WITH_LITERAL };
+
+struct wipe {
+	struct masked sec[NSECRETS];
+	struct ferry_seckey *k, *opened;
+	unsigned char *pass;	/* sodium_malloc'd, noaccess between uses */
+	json_t *doc;
+	enum wipe_pass with;	/* wipe_open_fails(): which passphrase */
+	int want;		/* and the error it expects */
+};
+
+#define WIPE_PASSLEN	32
+
+/*
+ * A key from a new seed.  The seed, its hex and its SHA-512 (what Ed25519
+ * signs with: the secret scalar, once clamped, and the nonce key) exist in
+ * the clear only in sodium_malloc() memory, freed here.
+ */
+static void
+wipe_key(void *arg)
+{
+	struct wipe *w = arg;
+	unsigned char *seed, *expanded;
+	char *hex;
+
+	seed = secret_new(&w->sec[SEC_SEED], "the seed", FERRY_SEED_BYTES);
+	hex = sodium_malloc(2 * FERRY_SEED_BYTES + 1);
+	expanded = sodium_malloc(crypto_hash_sha512_BYTES);
+	assert_non_null(hex);
+	assert_non_null(expanded);
+	ferry_hex_encode(seed, FERRY_SEED_BYTES, hex);
+	masked_take(&w->sec[SEC_SEEDHEX], "the seed in hex", hex,
+	    2 * FERRY_SEED_BYTES);
+	sodium_free(hex);
+	/* A clamped copy still holds the last two quarters. */
+	assert_int_equal(crypto_hash_sha512(expanded, seed, FERRY_SEED_BYTES),
+	    0);
+	masked_take(&w->sec[SEC_EXPANDED], "the expanded key", expanded,
+	    crypto_hash_sha512_BYTES);
+	sodium_free(expanded);
+	assert_int_equal(ferry_seckey_from_seed(seed, FERRY_SEED_BYTES,
+	    &w->k), 0);
+	sodium_free(seed);
+}
+
+/* Seal the key under a new passphrase, kept noaccess between uses. */
+static void
+wipe_seal(void *arg)
+{
+	struct wipe *w = arg;
+	struct ferry_kdf kdf = interactive();
+
+	w->pass = secret_new(&w->sec[SEC_PASS], "the passphrase",
+	    WIPE_PASSLEN);
+	w->doc = seal(w->k, (const char *)w->pass, WIPE_PASSLEN, &kdf, LABEL);
+	assert_int_equal(sodium_mprotect_noaccess(w->pass), 0);
+}
+
+static void
+wipe_make(void *arg)
+{
+	wipe_key(arg);
+	wipe_seal(arg);
+}
+
+static void
+wipe_open(void *arg)
+{
+	struct wipe *w = arg;
+	struct ferry_error err;
+
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sodium_mprotect_readonly(w->pass), 0);
+	assert_int_equal(ferry_keyfile_open(w->doc, (const char *)w->pass,
+	    WIPE_PASSLEN, &w->opened, &err), 0);
+	assert_int_equal(sodium_mprotect_noaccess(w->pass), 0);
+}
+
+/* Sign with the key opened, and check the signature. */
+static void
+wipe_sign(void *arg)
+{
+	static const unsigned char msg[] = "signed by a key from a file";
+	char sig[FERRY_ED25519_SIG_HEXLEN + 1];
+	struct wipe *w = arg;
+	struct ferry_key *pk = NULL;
+	struct ferry_error err;
+	json_t *pub = NULL;
+
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(ferry_seckey_sign(w->opened, msg, sizeof(msg), sig),
+	    0);
+	assert_int_equal(ferry_keyfile_public(w->doc, &pub, NULL, &err), 0);
+	assert_int_equal(ferry_key_from_json(pub, &pk, &err), 0);
+	assert_int_equal(ferry_key_verify(pk, msg, sizeof(msg), sig), 0);
+	ferry_key_free(pk);
+	json_decref(pub);
+}
+
+/* Open w->doc as w->with says, and fail with w->want. */
+static void
+wipe_open_fails(void *arg)
+{
+	struct wipe *w = arg;
+	struct ferry_seckey *k = NULL;
+	struct ferry_error err;
+	unsigned char *wrong;
+	int r;
+
+	memset(&err, 0, sizeof(err));
+	switch (w->with) {
+	case WITH_WRONG:
+		wrong = secret_new(&w->sec[SEC_WRONG], "the wrong passphrase",
+		    WIPE_PASSLEN);
+		r = ferry_keyfile_open(w->doc, (const char *)wrong,
+		    WIPE_PASSLEN, &k, &err);
+		sodium_free(wrong);
+		break;
+	case WITH_LITERAL:
+		r = ferry_keyfile_open(w->doc, PASS, PASSLEN, &k, &err);
+		break;
+	default:
+		assert_int_equal(sodium_mprotect_readonly(w->pass), 0);
+		r = ferry_keyfile_open(w->doc, (const char *)w->pass,
+		    WIPE_PASSLEN, &k, &err);
+		assert_int_equal(sodium_mprotect_noaccess(w->pass), 0);
+		break;
+	}
+	if (r != w->want)
+		fail_msg("open: %d (%s), not %d", r, ferry_error_msg(&err),
+		    w->want);
+	assert_null(k);
+}
+
+/* Change a ciphertext digit: the AEAD refuses the file. */
+static void
+wipe_alter(void *arg)
+{
+	char hex[2 * (FERRY_SEED_BYTES +
+	    crypto_aead_xchacha20poly1305_ietf_ABYTES) + 1];
+	struct wipe *w = arg;
+
+	assert_int_equal(snprintf(hex, sizeof(hex), "%s",
+	    str(w->doc, "ciphertext")), (int)sizeof(hex) - 1);
+	hex[7] = flip_digit(hex[7]);
+	assert_int_equal(json_object_set_new(w->doc, "ciphertext",
+	    json_string(hex)), 0);
+}
+
+/* The seed sealed by hand in a file that states another key. */
+static void
+wipe_misstate(void *arg)
+{
+	struct wipe *w = arg;
+
+	json_decref(w->doc);
+	w->doc = build_by_hand(w->k, fx.other);
+}
+
+static void
+wipe_free(void *arg)
+{
+	struct wipe *w = arg;
+
+	ferry_seckey_free(w->k);
+	ferry_seckey_free(w->opened);
+	sodium_free(w->pass);
+	json_decref(w->doc);
+	w->k = w->opened = NULL;
+	w->pass = NULL;
+	w->doc = NULL;
+}
+
+/* Free the key, so that a copy of its seed can only be a leftover. */
+static void
+wipe_drop_key(void *arg)
+{
+	struct wipe *w = arg;
+
+	ferry_seckey_free(w->k);
+	w->k = NULL;
+}
+
+static const size_t wipe_none[NSECRETS];
+
+/*
+ * Each step is followed by a scan before anything else runs at its depth
+ * of stack, which would overwrite what it left there.  Live keys and the
+ * passphrase are in inaccessible memory, once each, and nowhere else.
+ */
+static void
+test_wipe_after_use(void **state)
+{
+	const size_t key[NSECRETS] = { 1, 0, 0, 0, 0 };
+	const size_t sealed[NSECRETS] = { 1, 0, 0, 1, 0 };
+	const size_t opened[NSECRETS] = { 2, 0, 0, 1, 0 };
+	struct wipe w;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	run_deep(wipe_key, &w);
+	assert_scan(w.sec, NSECRETS, wipe_none, key);
+	run_deep(wipe_seal, &w);
+	assert_scan(w.sec, NSECRETS, wipe_none, sealed);
+	run_deep(wipe_open, &w);
+	assert_scan(w.sec, NSECRETS, wipe_none, opened);
+	run_deep(wipe_sign, &w);
+	assert_scan(w.sec, NSECRETS, wipe_none, opened);
+	run_deep(wipe_free, &w);
+	assert_scan(w.sec, NSECRETS, wipe_none, wipe_none);
+}
+
+/*
+ * Open w->doc and fail; scan at once, with only the passphrase's buffer
+ * left (the key was freed first), then once everything is freed.
+ */
+static void
+assert_fails_clean(struct wipe *w, enum wipe_pass with, int want)
+{
+	const size_t pass_only[NSECRETS] = { 0, 0, 0, 1, 0 };
+
+	w->with = with;
+	w->want = want;
+	run_deep(wipe_drop_key, w);
+	run_deep(wipe_open_fails, w);
+	assert_scan(w->sec, NSECRETS, wipe_none, pass_only);
+	run_deep(wipe_free, w);
+	assert_scan(w->sec, NSECRETS, wipe_none, wipe_none);
+}
+
+static void
+test_wipe_wrong_passphrase(void **state)
+{
+	struct wipe w;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	run_deep(wipe_make, &w);
+	assert_fails_clean(&w, WITH_WRONG, FERRY_ERR_PASSPHRASE);
+}
+
+static void
+test_wipe_altered_file(void **state)
+{
+	struct wipe w;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	run_deep(wipe_make, &w);
+	run_deep(wipe_alter, &w);
+	assert_fails_clean(&w, WITH_PASS, FERRY_ERR_PASSPHRASE);
+}
+
+/*
+ * The one failure after decryption: the seed was in the clear, and its
+ * public key is not the file's.
+ */
+static void
+test_wipe_not_stated_key(void **state)
+{
+	struct wipe w;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	run_deep(wipe_make, &w);
+	run_deep(wipe_misstate, &w);
+	assert_fails_clean(&w, WITH_LITERAL, FERRY_ERR_KEYFILE);
+}
+
 #define D(fn) cmocka_unit_test_setup_teardown(fn, dir_setup, dir_teardown)
 #define O(fn) cmocka_unit_test_teardown(fn, restore_alloc)
+#define W(fn) cmocka_unit_test_teardown(fn, quarantine_teardown)
 
 int
 main(void)
@@ -1448,6 +1800,11 @@ main(void)
 		O(test_oom_open),
 		O(test_oom_seal_once),
 		O(test_oom_open_once),
+		W(test_scan_finds_copies),
+		W(test_wipe_after_use),
+		W(test_wipe_wrong_passphrase),
+		W(test_wipe_altered_file),
+		W(test_wipe_not_stated_key),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
