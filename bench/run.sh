@@ -3,9 +3,11 @@
 # compiler flags of the build, peer versions), then run bench_meta from
 # BUILDDIR with any extra arguments in $BENCH_ARGS, then the client
 # workflow benchmark (client.sh, beside tuf-js) with any extra arguments
-# in $BENCH_CLIENT_ARGS.  BENCH_ONLY=meta or BENCH_ONLY=client runs one
-# part.  Exits non-zero if a part fails: on an actual error only, never
-# because something was slow.
+# in $BENCH_CLIENT_ARGS, then the signing benchmark (sign.sh, ferry-sign
+# beside @tufjs/models) with any extra arguments in $BENCH_SIGN_ARGS.
+# BENCH_ONLY=meta, BENCH_ONLY=client or BENCH_ONLY=sign runs one part.
+# Exits non-zero if a part fails: on an actual error only, never because
+# something was slow.
 set -u
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then
@@ -16,9 +18,9 @@ builddir=$1
 here=$(cd "$(dirname "$0")" && pwd) || exit 1
 only=${BENCH_ONLY:-}
 case $only in
-''|meta|client) ;;
+''|meta|client|sign) ;;
 *)
-	echo "run.sh: BENCH_ONLY must be meta or client, not '$only'" >&2
+	echo "run.sh: BENCH_ONLY must be meta, client or sign, not '$only'" >&2
 	exit 2 ;;
 esac
 bench=$builddir/bench/bench_meta
@@ -89,19 +91,25 @@ case $opt in
 esac
 echo "peer:       $(sha256sum --version 2>/dev/null | head -n 1)"
 echo "args:       BENCH_ARGS=${BENCH_ARGS:-(defaults)}," \
-	"BENCH_CLIENT_ARGS=${BENCH_CLIENT_ARGS:-(defaults)}"
+	"BENCH_CLIENT_ARGS=${BENCH_CLIENT_ARGS:-(defaults)}," \
+	"BENCH_SIGN_ARGS=${BENCH_SIGN_ARGS:-(defaults)}"
 echo
 
 # The arguments are split into words on purpose, but never globbed.
 set -f
-if [ "$only" != client ]; then
+if [ -z "$only" ] || [ "$only" = meta ]; then
 	# shellcheck disable=SC2086
 	"$bench" ${BENCH_ARGS:-} || exit $?
 	echo
 fi
-if [ "$only" != meta ]; then
+if [ -z "$only" ] || [ "$only" = client ]; then
 	# shellcheck disable=SC2086
 	sh "$here/client.sh" "$builddir" \
 		${BENCH_CLIENT_ARGS:-} || exit $?
+fi
+if [ -z "$only" ] || [ "$only" = sign ]; then
+	# shellcheck disable=SC2086
+	sh "$here/sign.sh" "$builddir" \
+		${BENCH_SIGN_ARGS:-} || exit $?
 fi
 exit 0
