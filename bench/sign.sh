@@ -129,9 +129,15 @@ elif [ ! -f "$tufjs_dir/node_modules/@tufjs/models/package.json" ]; then
 fi
 
 work=
+r_pid=
 # Called from the traps (shellcheck cannot see that).
 # shellcheck disable=SC2317
 cleanup() {
+	if [ -n "$r_pid" ]; then
+		kill -TERM "$r_pid" 2>/dev/null
+		wait "$r_pid" 2>/dev/null
+		r_pid=
+	fi
 	if [ -n "$work" ]; then
 		rm -rf "$work"
 		work=
@@ -156,24 +162,25 @@ now_ns() {
 
 # run LIMIT OUT ERR CMD...: run CMD with stdout to OUT and stderr to
 # ERR, stopped after LIMIT seconds (0: never); sets r_rc (124: stopped),
-# r_wall (ms), r_cpu (ms, or -), r_rss (MiB, or -).
+# r_wall (ms), r_cpu (ms, or -), r_rss (MiB, or -).  CMD runs under
+# timeout(1), in a process group of its own, in the background so that
+# a signal to this script interrupts the wait: cleanup then stops it
+# through timeout, which passes the signal on to the whole group.
 run() {
 	r_limit=$1
 	r_out=$2
 	r_err=$3
 	shift 3
 	rm -f "$work/time"
-	if [ "$r_limit" -gt 0 ]; then
-		set -- timeout -k 10 "$r_limit" "$@"
+	if [ -n "$gtime" ]; then
+		set -- "$gtime" -f '%e %U %S %M' -o "$work/time" "$@"
 	fi
 	r_t0=$(now_ns)
-	if [ -n "$gtime" ]; then
-		"$gtime" -f '%e %U %S %M' -o "$work/time" "$@" \
-			> "$r_out" 2> "$r_err"
-	else
-		"$@" > "$r_out" 2> "$r_err"
-	fi
+	timeout -k 10 "$r_limit" "$@" > "$r_out" 2> "$r_err" &
+	r_pid=$!
+	wait "$r_pid"
 	r_rc=$?
+	r_pid=
 	r_t1=$(now_ns)
 	r_wall=$(awk -v a="$r_t0" -v b="$r_t1" \
 		'BEGIN { printf "%.1f", (b - a) / 1e6 }')
