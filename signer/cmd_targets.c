@@ -141,7 +141,7 @@ static int
 put_target(struct ws *w, const char *role, const char *path, json_t *entry,
     struct ferry_error *err)
 {
-	struct ws_role *r;
+	struct ws_role *r = NULL;
 	int rv;
 
 	if ((rv = target_role(w, role, path, &r, err)) != 0)

@@ -1057,8 +1057,10 @@ index_children(struct ws *w, struct ws_role *r)
 		for (i = 0; i < d->nroles; i++) {
 			if (role_entry(w, d->roles[i].name, &c) != 0)
 				return FERRY_ERR_NOMEM;
-			if (c->parent == NULL && c != r)
+			if (c->parent == NULL && c != r) {
 				c->parent = r;
+				c->deleg = i;
+			}
 		}
 	}
 	r->indexed = 1;
@@ -1086,11 +1088,15 @@ static const char *
 delegation_name(const struct ferry_delegations *d, size_t i, char *buf,
     size_t len)
 {
-	unsigned digits = (d->bins.bit_length + 3) / 4;
+	unsigned bits = d->bins.bit_length;
+	int digits = bits <= 4 ? 1 : bits <= 8 ? 2 : bits <= 12 ? 3 : 4;
 
 	if (!d->succinct)
 		return d->roles[i].name;
-	snprintf(buf, len, "%s-%0*zx", d->bins.name_prefix, (int)digits, i);
+	/* Bins are at most 16 bits here (check_staged()). */
+	if (snprintf(buf, len, "%s-%0*zx", d->bins.name_prefix, digits,
+	    i & 0xffff) >= (int)len)
+		buf[0] = '\0';
 	return buf;
 }
 
@@ -1168,10 +1174,18 @@ ws_parent(struct ws *w, struct ws_role *r, struct ws_role **out,
 	    "%s: no role in the workspace delegates it", r->name);
 }
 
-/* The delegation of r in its parent p. */
+/*
+ * The delegation of r in its parent p: where indexing found it, checked
+ * by name (p may have been staged again since), else by a search.
+ */
 static const struct ferry_role *
 delegation_of(const struct ws_role *p, const struct ws_role *r)
 {
+	const struct ferry_delegations *d = ws_eff(p)->delegations;
+
+	if (d != NULL && !d->succinct && r->parent == p && r->deleg < d->nroles &&
+	    strcmp(d->roles[r->deleg].name, r->name) == 0)
+		return &d->roles[r->deleg];
 	return ferry_meta_delegated_role(ws_eff(p), r->name);
 }
 
@@ -1425,7 +1439,7 @@ ws_needs(struct ws *w, struct ws_role *r, const struct ferry_meta *md,
 		if ((rv = ws_parent(w, r, &p, err)) != 0)
 			return rv;
 		pm = ws_eff(p);
-		if ((fr = ferry_meta_delegated_role(pm, r->name)) == NULL)
+		if ((fr = delegation_of(p, r)) == NULL)
 			return ferry_error_set(err, FERRY_ERR_UNKNOWN_ROLE,
 			    "%s: %s does not delegate it", r->name, p->name);
 		need_set(&needs[n++], p->name, pm, &pm->delegations->keys, fr);

@@ -34,6 +34,7 @@ struct ws_role {
 	int dirty;		/* stg must be written */
 	/* Caches, rebuilt when a delegation changes: */
 	struct ws_role *parent;	/* the role that delegates this one */
+	size_t deleg;		/* its index in parent's delegations */
 	int indexed;		/* parent set on each child it delegates */
 	struct ws_pindex *pindex; /* hash prefix -> delegation, or NULL */
 	int pindexed;		/* pindex built (or found not to apply) */
