@@ -241,7 +241,18 @@ ferry_atomic_commit_new(struct ferry_atomic *a)
 
 	if ((r = atomic_flush(a)) != 0)
 		return r;
-	/* link(2), unlike rename(2), refuses to replace what is there. */
+	/*
+	 * RENAME_NOREPLACE refuses to replace what is there, and works on
+	 * file systems without hard links (vfat on a USB stick); where the
+	 * file system does not know the flag, link(2) refuses the same way.
+	 */
+	if (renameat2(AT_FDCWD, a->tmp, AT_FDCWD, a->path,
+	    RENAME_NOREPLACE) == 0) {
+		a->committed = 1;
+		return fsync_parent(a->path);
+	}
+	if (errno != EINVAL && errno != ENOSYS)
+		return FERRY_ERR_IO;
 	if (link(a->tmp, a->path) == -1)
 		return FERRY_ERR_IO;
 	a->committed = 1;

@@ -57,7 +57,11 @@ uint64_t ferry_atomic_size(const struct ferry_atomic *a);
  * the rename; the caller may treat that as failure and retry the write.
  */
 int ferry_atomic_commit(struct ferry_atomic *a);
-/* As ferry_atomic_commit(), but never replaces an existing file (EEXIST). */
+/*
+ * As ferry_atomic_commit(), but never replaces an existing file (EEXIST):
+ * renameat2(RENAME_NOREPLACE), or link(2) where the file system does not
+ * support the flag.
+ */
 int ferry_atomic_commit_new(struct ferry_atomic *a);
 /* Discard (if not committed) and free; accepts NULL. */
 void ferry_atomic_free(struct ferry_atomic *a);
