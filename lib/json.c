@@ -309,10 +309,44 @@ ferry_json_canonical(const json_t *v, unsigned char **out, size_t *outlen,
 	return ferry_json_canonical_at(v, "$", 0, out, outlen, err);
 }
 
+/* A buffer json_dump_callback() appends to. */
+struct growbuf {
+	unsigned char *p;
+	size_t n, cap;
+	int oom;
+};
+
+static int
+grow_put(const char *buf, size_t size, void *data)
+{
+	struct growbuf *b = data;
+	unsigned char *np;
+	size_t cap;
+
+	if (size > SIZE_MAX / 2 - b->n) {
+		b->oom = 1;
+		return -1;
+	}
+	if (b->n + size > b->cap) {
+		for (cap = b->cap ? b->cap : 4096; cap < b->n + size; cap *= 2)
+			;
+		if ((np = realloc(b->p, cap)) == NULL) {
+			b->oom = 1;
+			return -1;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, buf, size);
+	b->n += size;
+	return 0;
+}
+
 int
 ferry_json_serialize(const json_t *v, unsigned char **out, size_t *outlen,
     struct ferry_error *err)
 {
+	struct growbuf sb = { NULL, 0, 0, 0 };
 	unsigned char *canon = NULL, *buf;
 	size_t clen, n;
 	int r;
@@ -323,16 +357,15 @@ ferry_json_serialize(const json_t *v, unsigned char **out, size_t *outlen,
 	if ((r = ferry_json_canonical(v, &canon, &clen, err)) != 0)
 		return r;
 	free(canon);
-	n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
-	if (n == 0 || n == SIZE_MAX || (buf = malloc(n + 1)) == NULL)
+	/* One pass, into a buffer that grows (json_dumpb() needs two). */
+	if (json_dump_callback(v, grow_put, &sb, JSON_COMPACT |
+	    JSON_SORT_KEYS) != 0 || sb.oom || grow_put("", 1, &sb) != 0) {
+		free(sb.p);
 		return ferry_error_set(err, FERRY_ERR_NOMEM,
 		    "JSON: out of memory");
-	if (json_dumpb(v, (char *)buf, n, JSON_COMPACT | JSON_SORT_KEYS) !=
-	    n) {
-		free(buf);
-		return ferry_error_set(err, FERRY_ERR_INTERNAL,
-		    "JSON: encoding changed size");
 	}
+	buf = sb.p;
+	n = sb.n - 1;
 	buf[n] = '\0';
 	*out = buf;
 	*outlen = n;
