@@ -326,7 +326,7 @@ static void
 test_new_invalid(void **state)
 {
 	static const char *const bad_proxy[] = {
-		"socks5://127.0.0.1:9050",	/* resolves names here */
+		"socks4://127.0.0.1:9050",	/* resolves names here */
 		"socks4a://127.0.0.1:9050",
 		"http://127.0.0.1:8080",
 		"127.0.0.1:9050",
@@ -861,7 +861,7 @@ test_proxy_environment(void **state)
 	(void)state;
 	NEED_SERVER();
 	assert_int_equal(setenv("http_proxy", "http://127.0.0.1:1", 1), 0);
-	assert_int_equal(setenv("ALL_PROXY", "socks5://127.0.0.1:1", 1), 0);
+	assert_int_equal(setenv("ALL_PROXY", "socks5h://127.0.0.1:1", 1), 0);
 	f = fetcher(NULL);
 	assert_fetch(get_http(f, "/ok", OK_LEN, &buf, &len, &err), 0);
 	assert_ok_body(buf, len);
