@@ -85,20 +85,12 @@ rm_tree(const char *path)
 }
 
 static void
-join(char *out, size_t cap, const char *dir, const char *name)
-{
-	int n = snprintf(out, cap, "%s/%s", dir, name);
-
-	assert_true(n > 0 && (size_t)n < cap);
-}
-
-static void
 put(const char *dir, const char *name, const void *buf, size_t len)
 {
 	char p[2048];
 	FILE *fp;
 
-	join(p, sizeof(p), dir, name);
+	unit_join(p, sizeof(p), dir, name);
 	fp = fopen(p, "wb");
 	assert_non_null(fp);
 	if (len > 0)
@@ -111,7 +103,7 @@ mkd(const char *dir, const char *name)
 {
 	char p[1024];
 
-	join(p, sizeof(p), dir, name);
+	unit_join(p, sizeof(p), dir, name);
 	assert_int_equal(mkdir(p, 0755), 0);
 }
 
@@ -132,49 +124,6 @@ slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* The names in dir, sorted, joined by '/'; "" if empty. */
-static void
-list_dir(const char *dir, char *out, size_t cap)
-{
-	char names[32][256];
-	size_t n = 0, i, j;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		assert_true(n < 32);
-		snprintf(names[n++], sizeof(names[0]), "%s", de->d_name);
-	}
-	closedir(d);
-	for (i = 1; i < n; i++) {
-		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-			char t[256];
-
-			memcpy(t, names[j], sizeof(t));
-			memcpy(names[j], names[j - 1], sizeof(t));
-			memcpy(names[j - 1], t, sizeof(t));
-		}
-	}
-	out[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			strncat(out, "/", cap - strlen(out) - 1);
-		strncat(out, names[i], cap - strlen(out) - 1);
-	}
-}
-
-static void
-assert_dir_is(const char *dir, const char *want)
-{
-	char got[4096];
-
-	list_dir(dir, got, sizeof(got));
-	assert_string_equal(got, want);
-}
 
 /*
  * A description of the tree at root: one line per entry in byte order,
@@ -218,7 +167,7 @@ sig_walk(const char *root, const char *rel, struct sig *g, int exact_modes)
 	DIR *d;
 
 	if (*rel != '\0')
-		join(path, sizeof(path), root, rel);
+		unit_join(path, sizeof(path), root, rel);
 	else
 		snprintf(path, sizeof(path), "%s", root);
 	assert_non_null(d = opendir(path));
@@ -233,10 +182,10 @@ sig_walk(const char *root, const char *rel, struct sig *g, int exact_modes)
 	qsort(names, n, sizeof(names[0]), name_cmp);
 	for (i = 0; i < n; i++) {
 		if (*rel != '\0')
-			join(sub, sizeof(sub), rel, names[i]);
+			unit_join(sub, sizeof(sub), rel, names[i]);
 		else
 			snprintf(sub, sizeof(sub), "%s", names[i]);
-		join(path, sizeof(path), root, sub);
+		unit_join(path, sizeof(path), root, sub);
 		assert_int_equal(lstat(path, &st), 0);
 		if (S_ISDIR(st.st_mode)) {
 			if (exact_modes)
@@ -531,7 +480,7 @@ test_round_trip(void **state)
 	assert_non_null(strstr(got, "D z\n"));
 	free(want);
 	free(got);
-	assert_dir_is(f->dir, "b.tar.zst/dest/src");
+	unit_assert_dir_is(f->dir, "b.tar.zst/dest/src");
 }
 
 static void
@@ -541,7 +490,7 @@ test_round_trip_empty_tree(void **state)
 
 	write_ok(f->src, f->out);
 	extract_ok(f, NULL);
-	assert_dir_is(f->dest, "");
+	unit_assert_dir_is(f->dest, "");
 }
 
 /*
@@ -606,7 +555,7 @@ test_entries_normalised(void **state)
 	make_tree(f->src, 0);
 	assert_int_equal(chmod(f->src, 0700), 0);
 	put(f->src, "x-exec", "#!/bin/sh\n", 10);
-	join(exe, sizeof(exe), f->src, "x-exec");
+	unit_join(exe, sizeof(exe), f->src, "x-exec");
 	assert_int_equal(chmod(exe, 0700), 0);
 	write_ok(f->src, f->out);
 	assert_non_null(a = archive_read_new());
@@ -658,16 +607,16 @@ touch_all(const char *src)
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		join(p, sizeof(p), src, names[i]);
+		unit_join(p, sizeof(p), src, names[i]);
 		assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
 	}
-	join(p, sizeof(p), src, "bin");
+	unit_join(p, sizeof(p), src, "bin");
 	assert_int_equal(chmod(p, 0600), 0);
-	join(p, sizeof(p), src, "empty");
+	unit_join(p, sizeof(p), src, "empty");
 	assert_int_equal(chmod(p, 0755), 0);
-	join(p, sizeof(p), src, "z");
+	unit_join(p, sizeof(p), src, "z");
 	assert_int_equal(chmod(p, 0700), 0);
-	join(p, sizeof(p), src, "a/b");
+	unit_join(p, sizeof(p), src, "a/b");
 	assert_int_equal(chmod(p, 0711), 0);
 }
 
@@ -682,7 +631,7 @@ test_deterministic(void **state)
 
 	make_tree(f->src, 0);
 	write_ok(f->src, f->out);
-	join(out2, sizeof(out2), f->dir, "second.tar.zst");
+	unit_join(out2, sizeof(out2), f->dir, "second.tar.zst");
 	write_ok(f->src, out2);
 	b1 = slurp(f->out, &n1);
 	b2 = slurp(out2, &n2);
@@ -699,10 +648,10 @@ test_deterministic(void **state)
 	free(b2);
 
 	/* The same tree created in the opposite order, elsewhere. */
-	join(src2, sizeof(src2), f->dir, "src2");
+	unit_join(src2, sizeof(src2), f->dir, "src2");
 	assert_int_equal(mkdir(src2, 0700), 0);
 	make_tree(src2, 1);
-	join(out3, sizeof(out3), f->dir, "third.tar.zst");
+	unit_join(out3, sizeof(out3), f->dir, "third.tar.zst");
 	write_ok(src2, out3);
 	b3 = slurp(out3, &n3);
 	assert_int_equal(n1, n3);
@@ -727,8 +676,8 @@ test_write_hardlinks_as_files(void **state)
 	char *got;
 
 	put(f->src, "one", "shared\n", 7);
-	join(p1, sizeof(p1), f->src, "one");
-	join(p2, sizeof(p2), f->src, "two");
+	unit_join(p1, sizeof(p1), f->src, "one");
+	unit_join(p2, sizeof(p2), f->src, "two");
 	assert_int_equal(link(p1, p2), 0);
 	write_ok(f->src, f->out);
 	extract_ok(f, NULL);
@@ -752,7 +701,7 @@ expect_write_refused(struct fx *f, int code, const char *needle1,
 	if (needle2 != NULL)
 		assert_msg_has(&err, needle2);
 	assert_absent(f->out);
-	assert_dir_is(f->dir, "src");
+	unit_assert_dir_is(f->dir, "src");
 }
 
 static void
@@ -762,7 +711,7 @@ test_write_refuses_symlink(void **state)
 	char p[512];
 
 	make_tree(f->src, 0);
-	join(p, sizeof(p), f->src, "a/b/link");
+	unit_join(p, sizeof(p), f->src, "a/b/link");
 	assert_int_equal(symlink("/etc/passwd", p), 0);
 	expect_write_refused(f, FERRY_ERR_INVALID_ARG, "a/b/link",
 	    "symbolic link");
@@ -783,12 +732,12 @@ test_write_refuses_special_files(void **state)
 	int s;
 
 	put(f->src, "ok", "fine", 4);
-	join(p, sizeof(p), f->src, "fifo");
+	unit_join(p, sizeof(p), f->src, "fifo");
 	assert_int_equal(mkfifo(p, 0644), 0);
 	expect_write_refused(f, FERRY_ERR_INVALID_ARG, "/fifo", "a FIFO");
 	assert_int_equal(unlink(p), 0);
 
-	join(p, sizeof(p), f->src, "sock");
+	unit_join(p, sizeof(p), f->src, "sock");
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(p) >= sizeof(sun.sun_path))
@@ -813,7 +762,7 @@ test_write_refuses_symlinked_srcdir(void **state)
 	char p[512];
 	struct ferry_error err;
 
-	join(p, sizeof(p), f->dir, "alias");
+	unit_join(p, sizeof(p), f->dir, "alias");
 	assert_int_equal(symlink(f->src, p), 0);
 	ferry_error_clear(&err);
 	assert_int_equal(ferry_bundle_write_dir(p, f->out, &err),
@@ -833,7 +782,7 @@ test_write_failure_keeps_old(void **state)
 	char p[512];
 
 	put(f->dir, "b.tar.zst", "old", 3);
-	join(p, sizeof(p), f->src, "link");
+	unit_join(p, sizeof(p), f->src, "link");
 	assert_int_equal(symlink("x", p), 0);
 	ferry_error_clear(&err);
 	assert_int_equal(ferry_bundle_write_dir(f->src, f->out, &err),
@@ -842,16 +791,16 @@ test_write_failure_keeps_old(void **state)
 	assert_int_equal(n, 3);
 	assert_memory_equal(b, "old", 3);
 	free(b);
-	assert_dir_is(f->dir, "b.tar.zst/src");
+	unit_assert_dir_is(f->dir, "b.tar.zst/src");
 
 	/* An output directory that does not exist. */
 	assert_int_equal(unlink(p), 0);
-	join(p, sizeof(p), f->dir, "nowhere/b.tar.zst");
+	unit_join(p, sizeof(p), f->dir, "nowhere/b.tar.zst");
 	ferry_error_clear(&err);
 	assert_int_equal(ferry_bundle_write_dir(f->src, p, &err),
 	    FERRY_ERR_IO);
 	assert_msg_has(&err, "nowhere/b.tar.zst");
-	assert_dir_is(f->dir, "b.tar.zst/src");
+	unit_assert_dir_is(f->dir, "b.tar.zst/src");
 }
 
 static void
@@ -890,12 +839,12 @@ test_is_bundle(void **state)
 	assert_int_equal(ferry_bundle_is_bundle(f->out), 1);
 	assert_int_equal(ferry_bundle_is_bundle(f->src), 0);
 	put(f->dir, "text", "hello", 5);
-	join(p, sizeof(p), f->dir, "text");
+	unit_join(p, sizeof(p), f->dir, "text");
 	assert_int_equal(ferry_bundle_is_bundle(p), 0);
 	put(f->dir, "short", "\x28\xb5\x2f", 3);
-	join(p, sizeof(p), f->dir, "short");
+	unit_join(p, sizeof(p), f->dir, "short");
 	assert_int_equal(ferry_bundle_is_bundle(p), 0);
-	join(p, sizeof(p), f->dir, "missing");
+	unit_join(p, sizeof(p), f->dir, "missing");
 	errno = 0;
 	assert_int_equal(ferry_bundle_is_bundle(p), FERRY_ERR_IO);
 	assert_int_equal(errno, ENOENT);
@@ -918,13 +867,13 @@ test_extract_into_existing(void **state)
 	assert_int_equal(ferry_bundle_extract(f->out, f->dest, NULL, &err),
 	    FERRY_ERR_INVALID_ARG);
 	assert_msg_has(&err, "exists already");
-	assert_dir_is(f->dest, "keep");
+	unit_assert_dir_is(f->dest, "keep");
 	/* Not even an empty one. */
-	join(p, sizeof(p), f->dest, "keep");
+	unit_join(p, sizeof(p), f->dest, "keep");
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(ferry_bundle_extract(f->out, f->dest, NULL, NULL),
 	    FERRY_ERR_INVALID_ARG);
-	assert_dir_is(f->dest, "");
+	unit_assert_dir_is(f->dest, "");
 }
 
 static void
@@ -953,7 +902,7 @@ test_refuse_dotdot(void **state)
 	hb_close(a);
 	expect_refused(f, NULL, FERRY_ERR_REPOSITORY, "entry 1 \"../x\"",
 	    "\"..\" path component");
-	join(p, sizeof(p), f->dir, "x");
+	unit_join(p, sizeof(p), f->dir, "x");
 	assert_absent(p);
 
 	a = hb_open(f->out);
@@ -1180,7 +1129,7 @@ test_limit_entries(void **state)
 	    NULL);
 	lim.max_entries = 5;
 	extract_ok(f, &lim);
-	assert_dir_is(f->dest, "f0/f1/f2/f3/f4");
+	unit_assert_dir_is(f->dest, "f0/f1/f2/f3/f4");
 }
 
 static void
@@ -1283,7 +1232,7 @@ test_limit_header_data(void **state)
 	archive_entry_free(e);
 	hb_close(a);
 	extract_ok(f, NULL);
-	join(p, sizeof(p), f->dest, "attr");
+	unit_join(p, sizeof(p), f->dest, "attr");
 	assert_int_equal(lstat(p, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
 	assert_true(getxattr(p, "user.x", NULL, 0) == -1);
@@ -1313,7 +1262,7 @@ test_refuse_size_lies(void **state)
 	build_two_files(&used, payload, sizeof(payload));
 	zstd_wrap(f->out, rawbuf, used);
 	extract_ok(f, NULL);
-	assert_dir_is(f->dest, "first/second");
+	unit_assert_dir_is(f->dest, "first/second");
 	rm_tree(f->dest);
 
 	/* Header says 100: the rest of the data is taken for a header. */
@@ -1464,7 +1413,7 @@ test_failure_removes_everything(void **state)
 	hb_close(a);
 	expect_refused(f, NULL, FERRY_ERR_REPOSITORY, "entry 8 \"z/evil\"",
 	    "symbolic link");
-	assert_dir_is(f->dir, "b.tar.zst/src");
+	unit_assert_dir_is(f->dir, "b.tar.zst/src");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

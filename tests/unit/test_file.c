@@ -62,70 +62,6 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-join(char *out, size_t cap, const char *dir, const char *name)
-{
-	int n = snprintf(out, cap, "%s/%s", dir, name);
-
-	assert_true(n > 0 && (size_t)n < cap);
-}
-
-/* The names in dir, sorted, joined by '/', e.g. "a/b"; "" if empty. */
-static void
-list_dir(const char *dir, char *out, size_t cap)
-{
-	char names[32][256];
-	size_t n = 0, i, j;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		assert_true(n < 32);
-		snprintf(names[n++], sizeof(names[0]), "%s", de->d_name);
-	}
-	closedir(d);
-	for (i = 1; i < n; i++) {
-		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-			char t[256];
-
-			memcpy(t, names[j], sizeof(t));
-			memcpy(names[j], names[j - 1], sizeof(t));
-			memcpy(names[j - 1], t, sizeof(t));
-		}
-	}
-	out[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			strncat(out, "/", cap - strlen(out) - 1);
-		strncat(out, names[i], cap - strlen(out) - 1);
-	}
-}
-
-static void
-assert_dir_is(const char *dir, const char *want)
-{
-	char got[4096];
-
-	list_dir(dir, got, sizeof(got));
-	assert_string_equal(got, want);
-}
-
-/* Write a file the plain way (not under test). */
-static void
-put_file(const char *path, const void *buf, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-
-	assert_non_null(fp);
-	if (len > 0)
-		assert_int_equal(fwrite(buf, 1, len, fp), len);
-	assert_int_equal(fclose(fp), 0);
-}
-
 /* Assert path holds exactly want (len bytes), read the plain way. */
 static void
 assert_file_is(const char *path, const void *want, size_t len)
@@ -144,16 +80,6 @@ assert_file_is(const char *path, const void *want, size_t len)
 	free(buf);
 }
 
-static mode_t
-perm_of(const char *path)
-{
-	struct stat st;
-
-	assert_int_equal(lstat(path, &st), 0);
-	assert_true(S_ISREG(st.st_mode));
-	return st.st_mode & 07777;
-}
-
 /* ---- ferry_file_write_atomic ---- */
 
 static void
@@ -162,10 +88,10 @@ test_write_creates_with_content(void **state)
 	struct fx *f = *state;
 	char p[512];
 
-	join(p, sizeof(p), f->dir, "target");
+	unit_join(p, sizeof(p), f->dir, "target");
 	assert_int_equal(ferry_file_write_atomic(p, "hello\n", 6, 0644), 0);
 	assert_file_is(p, "hello\n", 6);
-	assert_dir_is(f->dir, "target");
+	unit_assert_dir_is(f->dir, "target");
 }
 
 static void
@@ -174,10 +100,10 @@ test_write_empty(void **state)
 	struct fx *f = *state;
 	char p[512];
 
-	join(p, sizeof(p), f->dir, "empty");
+	unit_join(p, sizeof(p), f->dir, "empty");
 	assert_int_equal(ferry_file_write_atomic(p, NULL, 0, 0600), 0);
 	assert_file_is(p, "", 0);
-	assert_dir_is(f->dir, "empty");
+	unit_assert_dir_is(f->dir, "empty");
 }
 
 /* The mode is exactly what was asked for, whatever the umask. */
@@ -196,15 +122,15 @@ test_write_mode_ignores_umask(void **state)
 		umask(masks[j]);
 		for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 			snprintf(name, sizeof(name), "m%zu-%zu", j, i);
-			join(p, sizeof(p), f->dir, name);
+			unit_join(p, sizeof(p), f->dir, name);
 			assert_int_equal(ferry_file_write_atomic(p, "x", 1,
 			    modes[i]), 0);
-			assert_int_equal(perm_of(p), modes[i]);
+			assert_int_equal(unit_perm_of(p), modes[i]);
 			/* Replacing keeps applying the exact mode. */
 			assert_int_equal(ferry_file_write_atomic(p, "y", 1,
 			    modes[(i + 1) % (sizeof(modes) /
 			    sizeof(modes[0]))]), 0);
-			assert_int_equal(perm_of(p), modes[(i + 1) %
+			assert_int_equal(unit_perm_of(p), modes[(i + 1) %
 			    (sizeof(modes) / sizeof(modes[0]))]);
 		}
 	}
@@ -218,26 +144,26 @@ test_write_replaces_existing(void **state)
 	char p[512], link2[512];
 	struct stat before, after;
 
-	join(p, sizeof(p), f->dir, "target");
-	join(link2, sizeof(link2), f->dir, "hardlink");
-	put_file(p, "old contents, longer than the new", 33);
+	unit_join(p, sizeof(p), f->dir, "target");
+	unit_join(link2, sizeof(link2), f->dir, "hardlink");
+	unit_put_file(p, "old contents, longer than the new", 33);
 	assert_int_equal(chmod(p, 0600), 0);
 	assert_int_equal(link(p, link2), 0);
 	assert_int_equal(stat(p, &before), 0);
 
 	assert_int_equal(ferry_file_write_atomic(p, "new", 3, 0644), 0);
 	assert_file_is(p, "new", 3);
-	assert_int_equal(perm_of(p), 0644);
+	assert_int_equal(unit_perm_of(p), 0644);
 	assert_int_equal(stat(p, &after), 0);
 	/* A new file was renamed into place; the old inode is untouched. */
 	assert_true(before.st_ino != after.st_ino);
 	assert_file_is(link2, "old contents, longer than the new", 33);
-	assert_dir_is(f->dir, "hardlink/target");
+	unit_assert_dir_is(f->dir, "hardlink/target");
 
 	/* Again, with nothing. */
 	assert_int_equal(ferry_file_write_atomic(p, "", 0, 0644), 0);
 	assert_file_is(p, "", 0);
-	assert_dir_is(f->dir, "hardlink/target");
+	unit_assert_dir_is(f->dir, "hardlink/target");
 }
 
 /* A symlink at the target is replaced by a regular file, not followed. */
@@ -250,9 +176,9 @@ test_write_replaces_symlink_target(void **state)
 	struct stat st;
 	ssize_t n;
 
-	join(p, sizeof(p), f->dir, "target");
-	join(victim, sizeof(victim), f->dir, "victim");
-	put_file(victim, "precious", 8);
+	unit_join(p, sizeof(p), f->dir, "target");
+	unit_join(victim, sizeof(victim), f->dir, "victim");
+	unit_put_file(victim, "precious", 8);
 	assert_int_equal(chmod(victim, 0600), 0);
 	assert_int_equal(symlink(victim, p), 0);
 
@@ -261,12 +187,12 @@ test_write_replaces_symlink_target(void **state)
 	assert_true(S_ISREG(st.st_mode));
 	assert_file_is(p, "new data", 8);
 	assert_file_is(victim, "precious", 8);
-	assert_int_equal(perm_of(victim), 0600);
-	assert_dir_is(f->dir, "target/victim");
+	assert_int_equal(unit_perm_of(victim), 0600);
+	unit_assert_dir_is(f->dir, "target/victim");
 
 	/* A dangling symlink is not followed to create its target either. */
-	join(p, sizeof(p), f->dir, "t2");
-	join(dangling, sizeof(dangling), f->dir, "nowhere");
+	unit_join(p, sizeof(p), f->dir, "t2");
+	unit_join(dangling, sizeof(dangling), f->dir, "nowhere");
 	assert_int_equal(symlink(dangling, p), 0);
 	assert_int_equal(ferry_file_write_atomic(p, "z", 1, 0600), 0);
 	assert_int_equal(lstat(p, &st), 0);
@@ -275,7 +201,7 @@ test_write_replaces_symlink_target(void **state)
 	assert_int_equal(errno, ENOENT);
 	n = readlink(p, lnk, sizeof(lnk));
 	assert_int_equal(n, -1);
-	assert_dir_is(f->dir, "t2/target/victim");
+	unit_assert_dir_is(f->dir, "t2/target/victim");
 }
 
 static void
@@ -284,12 +210,12 @@ test_write_missing_directory(void **state)
 	struct fx *f = *state;
 	char p[512];
 
-	join(p, sizeof(p), f->dir, "no-such-dir/target");
+	unit_join(p, sizeof(p), f->dir, "no-such-dir/target");
 	errno = 0;
 	assert_int_equal(ferry_file_write_atomic(p, "x", 1, 0644),
 	    FERRY_ERR_IO);
 	assert_int_equal(errno, ENOENT);
-	assert_dir_is(f->dir, "");
+	unit_assert_dir_is(f->dir, "");
 }
 
 /* A regular file used as the directory: ENOTDIR, even for root. */
@@ -299,15 +225,15 @@ test_write_parent_is_file(void **state)
 	struct fx *f = *state;
 	char plain[512], p[512];
 
-	join(plain, sizeof(plain), f->dir, "plain");
-	put_file(plain, "untouched", 9);
-	join(p, sizeof(p), f->dir, "plain/target");
+	unit_join(plain, sizeof(plain), f->dir, "plain");
+	unit_put_file(plain, "untouched", 9);
+	unit_join(p, sizeof(p), f->dir, "plain/target");
 	errno = 0;
 	assert_int_equal(ferry_file_write_atomic(p, "x", 1, 0644),
 	    FERRY_ERR_IO);
 	assert_int_equal(errno, ENOTDIR);
 	assert_file_is(plain, "untouched", 9);
-	assert_dir_is(f->dir, "plain");
+	unit_assert_dir_is(f->dir, "plain");
 }
 
 /* An unwritable directory (meaningful only when not root). */
@@ -319,10 +245,10 @@ test_write_unwritable_directory(void **state)
 
 	if (geteuid() == 0)
 		skip();
-	join(sub, sizeof(sub), f->dir, "ro");
+	unit_join(sub, sizeof(sub), f->dir, "ro");
 	assert_int_equal(mkdir(sub, 0700), 0);
-	join(p, sizeof(p), sub, "target");
-	put_file(p, "old", 3);
+	unit_join(p, sizeof(p), sub, "target");
+	unit_put_file(p, "old", 3);
 	assert_int_equal(chmod(sub, 0500), 0);
 	errno = 0;
 	assert_int_equal(ferry_file_write_atomic(p, "new", 3, 0644),
@@ -330,7 +256,7 @@ test_write_unwritable_directory(void **state)
 	assert_int_equal(errno, EACCES);
 	assert_int_equal(chmod(sub, 0700), 0);
 	assert_file_is(p, "old", 3);
-	assert_dir_is(sub, "target");
+	unit_assert_dir_is(sub, "target");
 }
 
 /* A directory at the target: rename fails, the temporary is removed. */
@@ -340,14 +266,14 @@ test_write_target_is_directory(void **state)
 	struct fx *f = *state;
 	char p[512], inner[512];
 
-	join(p, sizeof(p), f->dir, "target");
+	unit_join(p, sizeof(p), f->dir, "target");
 	assert_int_equal(mkdir(p, 0700), 0);
-	join(inner, sizeof(inner), p, "keep");
-	put_file(inner, "k", 1);
+	unit_join(inner, sizeof(inner), p, "keep");
+	unit_put_file(inner, "k", 1);
 	assert_int_equal(ferry_file_write_atomic(p, "x", 1, 0644),
 	    FERRY_ERR_IO);
-	assert_dir_is(f->dir, "target");
-	assert_dir_is(p, "keep");
+	unit_assert_dir_is(f->dir, "target");
+	unit_assert_dir_is(p, "keep");
 	assert_file_is(inner, "k", 1);
 }
 
@@ -366,7 +292,7 @@ test_write_bad_args(void **state)
 	    FERRY_ERR_INVALID_ARG);
 	assert_int_equal(ferry_atomic_open("", 0644, &a),
 	    FERRY_ERR_INVALID_ARG);
-	join(p, sizeof(p), f->dir, "target");
+	unit_join(p, sizeof(p), f->dir, "target");
 	assert_int_equal(ferry_atomic_open(p, 0644, NULL),
 	    FERRY_ERR_INVALID_ARG);
 	assert_null(a);
@@ -378,7 +304,7 @@ test_write_bad_args(void **state)
 	assert_int_equal(ferry_atomic_commit(NULL), FERRY_ERR_INVALID_ARG);
 	assert_int_equal(ferry_atomic_size(NULL), 0);
 	ferry_atomic_free(NULL);
-	assert_dir_is(f->dir, "");
+	unit_assert_dir_is(f->dir, "");
 }
 
 /* ---- streaming API ---- */
@@ -390,31 +316,31 @@ test_atomic_free_without_commit(void **state)
 	struct ferry_atomic *a = NULL;
 	char p[512], listing[4096];
 
-	join(p, sizeof(p), f->dir, "target");
+	unit_join(p, sizeof(p), f->dir, "target");
 	assert_int_equal(ferry_atomic_open(p, 0644, &a), 0);
 	assert_non_null(a);
 	assert_int_equal(ferry_atomic_write(a, "partial", 7), 0);
 	/* Only a temporary beside the target exists, not the target. */
-	list_dir(f->dir, listing, sizeof(listing));
+	unit_list_dir(f->dir, listing, sizeof(listing));
 	assert_int_equal(strncmp(listing, "target.", 7), 0);
 	assert_null(strchr(listing, '/'));
 	assert_true(access(p, F_OK) == -1 && errno == ENOENT);
 	ferry_atomic_free(a);
-	assert_dir_is(f->dir, "");
+	unit_assert_dir_is(f->dir, "");
 
 	/* Without any write either. */
 	assert_int_equal(ferry_atomic_open(p, 0644, &a), 0);
 	ferry_atomic_free(a);
-	assert_dir_is(f->dir, "");
+	unit_assert_dir_is(f->dir, "");
 
 	/* Abandoning a replacement keeps the old file. */
-	put_file(p, "old", 3);
+	unit_put_file(p, "old", 3);
 	assert_int_equal(ferry_atomic_open(p, 0600, &a), 0);
 	assert_int_equal(ferry_atomic_write(a, "new", 3), 0);
 	assert_file_is(p, "old", 3);
 	ferry_atomic_free(a);
 	assert_file_is(p, "old", 3);
-	assert_dir_is(f->dir, "target");
+	unit_assert_dir_is(f->dir, "target");
 }
 
 static void
@@ -425,7 +351,7 @@ test_atomic_commit_and_size(void **state)
 	char p[512];
 	mode_t old = umask(077);
 
-	join(p, sizeof(p), f->dir, "target");
+	unit_join(p, sizeof(p), f->dir, "target");
 	assert_int_equal(ferry_atomic_open(p, 0644, &a), 0);
 	assert_int_equal(ferry_atomic_size(a), 0);
 	assert_int_equal(ferry_atomic_write(a, "abc", 3), 0);
@@ -442,8 +368,8 @@ test_atomic_commit_and_size(void **state)
 
 	assert_int_equal(ferry_atomic_commit(a), 0);
 	assert_file_is(p, "abcdefgh", 8);
-	assert_int_equal(perm_of(p), 0644);
-	assert_dir_is(f->dir, "target");
+	assert_int_equal(unit_perm_of(p), 0644);
+	unit_assert_dir_is(f->dir, "target");
 	assert_int_equal(ferry_atomic_size(a), 8);
 
 	/* Writing or committing again after commit is rejected. */
@@ -454,7 +380,7 @@ test_atomic_commit_and_size(void **state)
 	ferry_atomic_free(a);
 	/* Freeing a committed file keeps it. */
 	assert_file_is(p, "abcdefgh", 8);
-	assert_dir_is(f->dir, "target");
+	unit_assert_dir_is(f->dir, "target");
 	umask(old);
 }
 
@@ -472,7 +398,7 @@ test_atomic_large_stream(void **state)
 	assert_non_null(buf);
 	for (off = 0; off < len; off++)
 		buf[off] = (unsigned char)(off * 131 + (off >> 13));
-	join(p, sizeof(p), f->dir, "big");
+	unit_join(p, sizeof(p), f->dir, "big");
 	assert_int_equal(ferry_atomic_open(p, 0600, &a), 0);
 	for (off = 0, k = 1; off < len; k++) {
 		c = (k * 7919) % 200000;
@@ -489,7 +415,7 @@ test_atomic_large_stream(void **state)
 	assert_memory_equal(back, buf, len);
 	free(back);
 	free(buf);
-	assert_dir_is(f->dir, "big");
+	unit_assert_dir_is(f->dir, "big");
 }
 
 /*
@@ -557,9 +483,9 @@ test_atomic_tmp_symlink_not_followed(void **state)
 	struct stat st;
 	int r;
 
-	join(p, sizeof(p), f->dir, "target");
-	join(victim, sizeof(victim), f->dir, "victim");
-	put_file(victim, "precious", 8);
+	unit_join(p, sizeof(p), f->dir, "target");
+	unit_join(victim, sizeof(victim), f->dir, "victim");
+	unit_put_file(victim, "precious", 8);
 	assert_int_equal(chmod(victim, 0600), 0);
 
 	/* Every try yields the same name: the one the attacker took. */
@@ -567,7 +493,7 @@ test_atomic_tmp_symlink_not_followed(void **state)
 	fake_step = 0;
 	snprintf(name, sizeof(name), "target.tmp.%08x%08x", 0x0badf00du,
 	    0x0badf00du);
-	join(tmp1, sizeof(tmp1), f->dir, name);
+	unit_join(tmp1, sizeof(tmp1), f->dir, name);
 	assert_int_equal(symlink(victim, tmp1), 0);
 	assert_int_equal(randombytes_set_implementation(&fake_impl), 0);
 	r = ferry_file_write_atomic(p, "evil", 4, 0666);
@@ -575,7 +501,7 @@ test_atomic_tmp_symlink_not_followed(void **state)
 	    &randombytes_sysrandom_implementation), 0);
 	assert_int_equal(r, FERRY_ERR_IO);
 	assert_file_is(victim, "precious", 8);
-	assert_int_equal(perm_of(victim), 0600);
+	assert_int_equal(unit_perm_of(victim), 0600);
 	assert_int_equal(lstat(tmp1, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
 	assert_true(access(p, F_OK) == -1);
@@ -587,16 +513,16 @@ test_atomic_tmp_symlink_not_followed(void **state)
 	snprintf(name, sizeof(name), "target.tmp.%08x%08x", 0x0badf00du,
 	    0x0badf00du);
 	assert_int_equal(unlink(tmp1), 0);
-	join(tmp1, sizeof(tmp1), f->dir, name);
+	unit_join(tmp1, sizeof(tmp1), f->dir, name);
 	assert_int_equal(symlink(victim, tmp1), 0);
 	r = ferry_file_write_atomic(p, "good", 4, 0644);
 	assert_int_equal(randombytes_set_implementation(
 	    &randombytes_sysrandom_implementation), 0);
 	assert_int_equal(r, 0);
 	assert_file_is(p, "good", 4);
-	assert_int_equal(perm_of(p), 0644);
+	assert_int_equal(unit_perm_of(p), 0644);
 	assert_file_is(victim, "precious", 8);
-	assert_int_equal(perm_of(victim), 0600);
+	assert_int_equal(unit_perm_of(victim), 0600);
 	/* Someone else's file at a temporary name is not removed. */
 	assert_int_equal(lstat(tmp1, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
@@ -604,7 +530,7 @@ test_atomic_tmp_symlink_not_followed(void **state)
 		char want[256];
 
 		snprintf(want, sizeof(want), "target/%s/victim", name);
-		assert_dir_is(f->dir, want);
+		unit_assert_dir_is(f->dir, want);
 	}
 }
 
@@ -625,11 +551,11 @@ test_write_new_creates(void **state)
 		umask(masks[j]);
 		for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 			snprintf(name, sizeof(name), "k%zu-%zu", j, i);
-			join(p, sizeof(p), f->dir, name);
+			unit_join(p, sizeof(p), f->dir, name);
 			assert_int_equal(ferry_file_write_new(p, "key data", 8,
 			    modes[i]), 0);
 			assert_file_is(p, "key data", 8);
-			assert_int_equal(perm_of(p), modes[i]);
+			assert_int_equal(unit_perm_of(p), modes[i]);
 			if (want[0] != '\0')
 				strncat(want, "/", sizeof(want) -
 				    strlen(want) - 1);
@@ -638,9 +564,9 @@ test_write_new_creates(void **state)
 	}
 	umask(old);
 	/* Nothing beside them: the temporaries are gone. */
-	assert_dir_is(f->dir, want);
+	unit_assert_dir_is(f->dir, want);
 
-	join(p, sizeof(p), f->dir, "nothing");
+	unit_join(p, sizeof(p), f->dir, "nothing");
 	assert_int_equal(ferry_file_write_new(p, NULL, 0, 0600), 0);
 	assert_file_is(p, "", 0);
 }
@@ -654,30 +580,30 @@ test_batch_commit(void **state)
 	struct ferry_batch *b = NULL;
 	char p[512], sub[512];
 
-	join(sub, sizeof(sub), f->dir, "sub");
+	unit_join(sub, sizeof(sub), f->dir, "sub");
 	assert_int_equal(mkdir(sub, 0755), 0);
-	join(p, sizeof(p), f->dir, "a");
-	put_file(p, "old a", 5);
+	unit_join(p, sizeof(p), f->dir, "a");
+	unit_put_file(p, "old a", 5);
 	assert_int_equal(ferry_batch_new(&b), 0);
 	assert_int_equal(ferry_batch_add(b, p, "new a", 5, 0644), 0);
 	/* Not visible before the commit. */
 	assert_file_is(p, "old a", 5);
-	join(p, sizeof(p), f->dir, "b");
+	unit_join(p, sizeof(p), f->dir, "b");
 	assert_int_equal(ferry_batch_add(b, p, "", 0, 0600), 0);
-	join(p, sizeof(p), sub, "c");
+	unit_join(p, sizeof(p), sub, "c");
 	assert_int_equal(ferry_batch_add(b, p, "c", 1, 0644), 0);
 	assert_int_equal(ferry_batch_commit(b), 0);
 	assert_int_equal(ferry_batch_commit(b), FERRY_ERR_INVALID_ARG);
 	ferry_batch_free(b);
-	join(p, sizeof(p), f->dir, "a");
+	unit_join(p, sizeof(p), f->dir, "a");
 	assert_file_is(p, "new a", 5);
-	join(p, sizeof(p), f->dir, "b");
+	unit_join(p, sizeof(p), f->dir, "b");
 	assert_file_is(p, "", 0);
-	assert_int_equal(perm_of(p), 0600);
-	join(p, sizeof(p), sub, "c");
+	assert_int_equal(unit_perm_of(p), 0600);
+	unit_join(p, sizeof(p), sub, "c");
 	assert_file_is(p, "c", 1);
-	assert_dir_is(f->dir, "a/b/sub");
-	assert_dir_is(sub, "c");
+	unit_assert_dir_is(f->dir, "a/b/sub");
+	unit_assert_dir_is(sub, "c");
 }
 
 /* A batch freed before its commit, or failing half way, changes nothing. */
@@ -689,13 +615,13 @@ test_batch_discarded(void **state)
 	char p[512], q[512];
 	int i;
 
-	join(p, sizeof(p), f->dir, "a");
-	put_file(p, "old a", 5);
+	unit_join(p, sizeof(p), f->dir, "a");
+	unit_put_file(p, "old a", 5);
 	assert_int_equal(ferry_batch_new(&b), 0);
 	assert_int_equal(ferry_batch_add(b, p, "new a", 5, 0644), 0);
 	ferry_batch_free(b);
 	assert_file_is(p, "old a", 5);
-	assert_dir_is(f->dir, "a");
+	unit_assert_dir_is(f->dir, "a");
 
 	/* More files than descriptors a process may hold open at once. */
 	assert_int_equal(ferry_batch_new(&b), 0);
@@ -703,15 +629,15 @@ test_batch_discarded(void **state)
 		char name[32];
 
 		snprintf(name, sizeof(name), "many-%04d", i);
-		join(q, sizeof(q), f->dir, name);
+		unit_join(q, sizeof(q), f->dir, name);
 		assert_int_equal(ferry_batch_add(b, q, name, strlen(name),
 		    0644), 0);
 	}
-	join(q, sizeof(q), f->dir, "missing/x");
+	unit_join(q, sizeof(q), f->dir, "missing/x");
 	assert_int_equal(ferry_batch_add(b, q, "x", 1, 0644), FERRY_ERR_IO);
 	ferry_batch_free(b);
 	assert_file_is(p, "old a", 5);
-	assert_dir_is(f->dir, "a");
+	unit_assert_dir_is(f->dir, "a");
 
 	assert_int_equal(ferry_batch_new(NULL), FERRY_ERR_INVALID_ARG);
 	assert_int_equal(ferry_batch_add(NULL, p, "", 0, 0644),
@@ -728,8 +654,8 @@ test_write_new_refuses_existing(void **state)
 	struct stat before, after;
 	char p[512];
 
-	join(p, sizeof(p), f->dir, "key");
-	put_file(p, old, sizeof(old) - 1);
+	unit_join(p, sizeof(p), f->dir, "key");
+	unit_put_file(p, old, sizeof(old) - 1);
 	assert_int_equal(chmod(p, 0644), 0);
 	assert_int_equal(stat(p, &before), 0);
 	errno = 0;
@@ -737,28 +663,28 @@ test_write_new_refuses_existing(void **state)
 	    FERRY_ERR_IO);
 	assert_int_equal(errno, EEXIST);
 	assert_file_is(p, old, sizeof(old) - 1);
-	assert_int_equal(perm_of(p), 0644);
+	assert_int_equal(unit_perm_of(p), 0644);
 	assert_int_equal(stat(p, &after), 0);
 	assert_true(before.st_ino == after.st_ino);
 	assert_true(before.st_mtime == after.st_mtime);
 	assert_true(before.st_nlink == after.st_nlink);
-	assert_dir_is(f->dir, "key");
+	unit_assert_dir_is(f->dir, "key");
 
 	/* An empty file is something too; so is a directory. */
-	put_file(p, "", 0);
+	unit_put_file(p, "", 0);
 	errno = 0;
 	assert_int_equal(ferry_file_write_new(p, "new", 3, 0600),
 	    FERRY_ERR_IO);
 	assert_int_equal(errno, EEXIST);
 	assert_file_is(p, "", 0);
-	join(p, sizeof(p), f->dir, "dir");
+	unit_join(p, sizeof(p), f->dir, "dir");
 	assert_int_equal(mkdir(p, 0700), 0);
 	errno = 0;
 	assert_int_equal(ferry_file_write_new(p, "new", 3, 0600),
 	    FERRY_ERR_IO);
 	assert_int_equal(errno, EEXIST);
-	assert_dir_is(f->dir, "dir/key");
-	assert_dir_is(p, "");
+	unit_assert_dir_is(f->dir, "dir/key");
+	unit_assert_dir_is(p, "");
 }
 
 /*
@@ -774,8 +700,8 @@ test_write_new_symlink_not_followed(void **state)
 	struct stat st;
 	ssize_t n;
 
-	join(p, sizeof(p), f->dir, "key");
-	join(target, sizeof(target), f->dir, "nowhere");
+	unit_join(p, sizeof(p), f->dir, "key");
+	unit_join(target, sizeof(target), f->dir, "nowhere");
 	assert_int_equal(symlink(target, p), 0);
 	errno = 0;
 	assert_int_equal(ferry_file_write_new(p, "new", 3, 0600),
@@ -789,11 +715,11 @@ test_write_new_symlink_not_followed(void **state)
 	assert_true(n > 0);
 	lnk[n] = '\0';
 	assert_string_equal(lnk, target);
-	assert_dir_is(f->dir, "key");
+	unit_assert_dir_is(f->dir, "key");
 
-	join(p, sizeof(p), f->dir, "key2");
-	join(victim, sizeof(victim), f->dir, "victim");
-	put_file(victim, "precious", 8);
+	unit_join(p, sizeof(p), f->dir, "key2");
+	unit_join(victim, sizeof(victim), f->dir, "victim");
+	unit_put_file(victim, "precious", 8);
 	assert_int_equal(chmod(victim, 0644), 0);
 	assert_int_equal(symlink(victim, p), 0);
 	errno = 0;
@@ -801,10 +727,10 @@ test_write_new_symlink_not_followed(void **state)
 	    FERRY_ERR_IO);
 	assert_int_equal(errno, EEXIST);
 	assert_file_is(victim, "precious", 8);
-	assert_int_equal(perm_of(victim), 0644);
+	assert_int_equal(unit_perm_of(victim), 0644);
 	assert_int_equal(lstat(p, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
-	assert_dir_is(f->dir, "key/key2/victim");
+	unit_assert_dir_is(f->dir, "key/key2/victim");
 }
 
 /* A file that appears while the new one is written wins. */
@@ -815,16 +741,16 @@ test_atomic_commit_new_race(void **state)
 	struct ferry_atomic *a = NULL;
 	char p[512];
 
-	join(p, sizeof(p), f->dir, "key");
+	unit_join(p, sizeof(p), f->dir, "key");
 	assert_int_equal(ferry_atomic_open(p, 0600, &a), 0);
 	assert_int_equal(ferry_atomic_write(a, "mine", 4), 0);
-	put_file(p, "theirs", 6);
+	unit_put_file(p, "theirs", 6);
 	errno = 0;
 	assert_int_equal(ferry_atomic_commit_new(a), FERRY_ERR_IO);
 	assert_int_equal(errno, EEXIST);
 	ferry_atomic_free(a);
 	assert_file_is(p, "theirs", 6);
-	assert_dir_is(f->dir, "key");
+	unit_assert_dir_is(f->dir, "key");
 
 	/* Without a rival: in place, and only once. */
 	assert_int_equal(unlink(p), 0);
@@ -835,8 +761,8 @@ test_atomic_commit_new_race(void **state)
 	assert_int_equal(ferry_atomic_commit_new(a), FERRY_ERR_INVALID_ARG);
 	ferry_atomic_free(a);
 	assert_file_is(p, "mine", 4);
-	assert_int_equal(perm_of(p), 0640);
-	assert_dir_is(f->dir, "key");
+	assert_int_equal(unit_perm_of(p), 0640);
+	unit_assert_dir_is(f->dir, "key");
 	assert_int_equal(ferry_atomic_commit_new(NULL), FERRY_ERR_INVALID_ARG);
 }
 
@@ -846,7 +772,7 @@ test_write_new_missing_directory(void **state)
 	struct fx *f = *state;
 	char p[512];
 
-	join(p, sizeof(p), f->dir, "no-such-dir/key");
+	unit_join(p, sizeof(p), f->dir, "no-such-dir/key");
 	errno = 0;
 	assert_int_equal(ferry_file_write_new(p, "x", 1, 0600), FERRY_ERR_IO);
 	assert_int_equal(errno, ENOENT);
@@ -854,10 +780,10 @@ test_write_new_missing_directory(void **state)
 	    FERRY_ERR_INVALID_ARG);
 	assert_int_equal(ferry_file_write_new("", "x", 1, 0600),
 	    FERRY_ERR_INVALID_ARG);
-	join(p, sizeof(p), f->dir, "key");
+	unit_join(p, sizeof(p), f->dir, "key");
 	assert_int_equal(ferry_file_write_new(p, NULL, 1, 0600),
 	    FERRY_ERR_INVALID_ARG);
-	assert_dir_is(f->dir, "");
+	unit_assert_dir_is(f->dir, "");
 }
 
 /* ---- ferry_file_read ---- */
@@ -872,8 +798,8 @@ test_read_exact_limit(void **state)
 
 	for (i = 0; i < sizeof(data); i++)
 		data[i] = (unsigned char)(i + 1);
-	join(p, sizeof(p), f->dir, "f");
-	put_file(p, data, sizeof(data));
+	unit_join(p, sizeof(p), f->dir, "f");
+	unit_put_file(p, data, sizeof(data));
 	assert_int_equal(ferry_file_read(p, 100, &out, &outlen), 0);
 	assert_non_null(out);
 	assert_int_equal(outlen, 100);
@@ -899,8 +825,8 @@ test_read_over_limit(void **state)
 	char p[512];
 
 	memset(data, 'q', sizeof(data));
-	join(p, sizeof(p), f->dir, "f");
-	put_file(p, data, sizeof(data));
+	unit_join(p, sizeof(p), f->dir, "f");
+	unit_put_file(p, data, sizeof(data));
 	assert_int_equal(ferry_file_read(p, 100, &out, &outlen),
 	    FERRY_ERR_TOO_LARGE);
 	assert_string_equal((const char *)out, "sentinel");
@@ -915,7 +841,7 @@ test_read_over_limit(void **state)
 
 		assert_non_null(big);
 		memset(big, 'b', 10000);
-		put_file(p, big, 10000);
+		unit_put_file(p, big, 10000);
 		assert_int_equal(ferry_file_read(p, 9999, &out, &outlen),
 		    FERRY_ERR_TOO_LARGE);
 		assert_int_equal(ferry_file_read(p, 5000, &out, &outlen),
@@ -938,8 +864,8 @@ test_read_empty(void **state)
 	size_t outlen = 99;
 	char p[512];
 
-	join(p, sizeof(p), f->dir, "empty");
-	put_file(p, "", 0);
+	unit_join(p, sizeof(p), f->dir, "empty");
+	unit_put_file(p, "", 0);
 	assert_int_equal(ferry_file_read(p, 0, &out, &outlen), 0);
 	assert_non_null(out);
 	assert_int_equal(outlen, 0);
@@ -964,8 +890,8 @@ test_read_binary(void **state)
 	size_t outlen = 0;
 	char p[512];
 
-	join(p, sizeof(p), f->dir, "bin");
-	put_file(p, data, sizeof(data));
+	unit_join(p, sizeof(p), f->dir, "bin");
+	unit_put_file(p, data, sizeof(data));
 	assert_int_equal(ferry_file_read(p, sizeof(data), &out, &outlen), 0);
 	assert_int_equal(outlen, sizeof(data));
 	assert_memory_equal(out, data, sizeof(data));
@@ -1015,7 +941,7 @@ test_read_fifo_does_not_block(void **state)
 	pid_t pid;
 	int status = 0;
 
-	join(p, sizeof(p), f->dir, "fifo");
+	unit_join(p, sizeof(p), f->dir, "fifo");
 	assert_int_equal(mkfifo(p, 0600), 0);
 	pid = fork();
 	assert_true(pid != -1);
@@ -1044,13 +970,13 @@ test_read_missing(void **state)
 	size_t outlen = 0;
 	char p[512];
 
-	join(p, sizeof(p), f->dir, "missing");
+	unit_join(p, sizeof(p), f->dir, "missing");
 	errno = 0;
 	assert_int_equal(ferry_file_read(p, 4096, &out, &outlen),
 	    FERRY_ERR_IO);
 	assert_int_equal(errno, ENOENT);
 	assert_null(out);
-	join(p, sizeof(p), f->dir, "missing/below");
+	unit_join(p, sizeof(p), f->dir, "missing/below");
 	errno = 0;
 	assert_int_equal(ferry_file_read(p, 4096, &out, &outlen),
 	    FERRY_ERR_IO);
@@ -1065,8 +991,8 @@ test_read_bad_args(void **state)
 	size_t outlen = 0;
 	char p[512];
 
-	join(p, sizeof(p), f->dir, "f");
-	put_file(p, "x", 1);
+	unit_join(p, sizeof(p), f->dir, "f");
+	unit_put_file(p, "x", 1);
 	assert_int_equal(ferry_file_read(NULL, 10, &out, &outlen),
 	    FERRY_ERR_INVALID_ARG);
 	assert_int_equal(ferry_file_read(p, 10, NULL, &outlen),
@@ -1091,7 +1017,7 @@ test_read_large(void **state)
 	assert_non_null(data);
 	for (i = 0; i < len; i++)
 		data[i] = (unsigned char)((i * 2654435761u) >> 24);
-	join(p, sizeof(p), f->dir, "large");
+	unit_join(p, sizeof(p), f->dir, "large");
 	assert_int_equal(ferry_file_write_atomic(p, data, len, 0600), 0);
 
 	assert_int_equal(ferry_file_read(p, 64 * MIB, &out, &outlen), 0);

@@ -131,42 +131,14 @@ dir_teardown(void **state)
 static void
 join(char *out, size_t cap, const char *name)
 {
-	int n = snprintf(out, cap, "%s/%s", fx.dir, name);
-
-	assert_true(n > 0 && (size_t)n < cap);
+	unit_join(out, cap, fx.dir, name);
 }
 
 /* The names in fx.dir, sorted, joined by '/'; "" if empty. */
 static void
 assert_dir_is(const char *want)
 {
-	char names[16][256], got[4096], t[256];
-	size_t n = 0, i, j;
-	struct dirent *de;
-	DIR *d = opendir(fx.dir);
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		assert_true(n < 16);
-		snprintf(names[n++], sizeof(names[0]), "%s", de->d_name);
-	}
-	closedir(d);
-	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-			memcpy(t, names[j], sizeof(t));
-			memcpy(names[j], names[j - 1], sizeof(t));
-			memcpy(names[j - 1], t, sizeof(t));
-		}
-	got[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			strncat(got, "/", sizeof(got) - strlen(got) - 1);
-		strncat(got, names[i], sizeof(got) - strlen(got) - 1);
-	}
-	assert_string_equal(got, want);
+	unit_assert_dir_is(fx.dir, want);
 }
 
 /* The whole file, malloc'd and NUL-terminated. */
@@ -182,17 +154,6 @@ slurp(const char *path, size_t *len)
 	buf[*len] = '\0';
 	fclose(fp);
 	return buf;
-}
-
-static void
-put_file(const char *path, const void *buf, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-
-	assert_non_null(fp);
-	if (len > 0)
-		assert_int_equal(fwrite(buf, 1, len, fp), len);
-	assert_int_equal(fclose(fp), 0);
 }
 
 static const char *
@@ -1066,16 +1027,6 @@ test_seal_bad_args(void **state)
 
 /* ---- files ---- */
 
-static mode_t
-perm_of(const char *path)
-{
-	struct stat st;
-
-	assert_int_equal(lstat(path, &st), 0);
-	assert_true(S_ISREG(st.st_mode));
-	return st.st_mode & 07777;
-}
-
 static void
 test_write_read(void **state)
 {
@@ -1093,7 +1044,7 @@ test_write_read(void **state)
 	r = ferry_keyfile_write(p, fx.doc, 0, NULL);
 	(void)umask(old);
 	assert_int_equal(r, 0);
-	assert_int_equal(perm_of(p), 0600);
+	assert_int_equal(unit_perm_of(p), 0600);
 	assert_dir_is("key.json");
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(ferry_keyfile_read(p, &got, &err), 0);
@@ -1113,13 +1064,13 @@ test_write_read(void **state)
 	assert_int_equal(alen, blen);
 	assert_memory_equal(after, before, blen);
 	free(after);
-	assert_int_equal(perm_of(p), 0600);
+	assert_int_equal(unit_perm_of(p), 0600);
 	assert_dir_is("key.json");
 
 	/* replace 1: replaced, back to 0600 even if it was loosened. */
 	assert_int_equal(chmod(p, 0644), 0);
 	assert_int_equal(ferry_keyfile_write(p, fx.nolabel, 1, NULL), 0);
-	assert_int_equal(perm_of(p), 0600);
+	assert_int_equal(unit_perm_of(p), 0600);
 	assert_dir_is("key.json");
 	got = NULL;
 	assert_int_equal(ferry_keyfile_read(p, &got, NULL), 0);
@@ -1205,36 +1156,36 @@ test_read_bad_files(void **state)
 	/* A duplicate key (valid otherwise, whichever copy won). */
 	n = (size_t)snprintf(buf, FERRY_KEYFILE_MAX_LEN,
 	    "{\"_type\":\"ferry-key\",%s", (const char *)ser + 1);
-	put_file(p, buf, n);
+	unit_put_file(p, buf, n);
 	assert_read_fails(p, FERRY_ERR_JSON, "duplicate key");
 
 	/* Truncated: by one byte, by half, to nothing. */
-	put_file(p, ser, len - 1);
+	unit_put_file(p, ser, len - 1);
 	assert_read_fails(p, FERRY_ERR_JSON, "truncated by one byte");
-	put_file(p, ser, len / 2);
+	unit_put_file(p, ser, len / 2);
 	assert_read_fails(p, FERRY_ERR_JSON, "truncated by half");
-	put_file(p, ser, 0);
+	unit_put_file(p, ser, 0);
 	assert_read_fails(p, FERRY_ERR_JSON, "empty");
 
 	/* Padded with white space to exactly the limit: read... */
 	memcpy(buf, ser, len);
 	memset(buf + len, ' ', FERRY_KEYFILE_MAX_LEN - len);
-	put_file(p, buf, FERRY_KEYFILE_MAX_LEN);
+	unit_put_file(p, buf, FERRY_KEYFILE_MAX_LEN);
 	got = NULL;
 	assert_int_equal(ferry_keyfile_read(p, &got, NULL), 0);
 	assert_true(json_equal(got, fx.doc));
 	json_decref(got);
 	/* ...and one byte over it: refused. */
 	buf[FERRY_KEYFILE_MAX_LEN] = ' ';
-	put_file(p, buf, FERRY_KEYFILE_MAX_LEN + 1);
+	unit_put_file(p, buf, FERRY_KEYFILE_MAX_LEN + 1);
 	assert_read_fails(p, FERRY_ERR_TOO_LARGE, "over the limit");
 
 	/* JSON, but not a key file. */
-	put_file(p, "[1,2]", 5);
+	unit_put_file(p, "[1,2]", 5);
 	assert_read_fails(p, FERRY_ERR_KEYFILE, "an array");
 	n = (size_t)snprintf(buf, FERRY_KEYFILE_MAX_LEN,
 	    "{\"extra\":1,%s", (const char *)ser + 1);
-	put_file(p, buf, n);
+	unit_put_file(p, buf, n);
 	assert_read_fails(p, FERRY_ERR_KEYFILE, "an unknown field");
 
 	/* Not there; not a file. */

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,79 @@ static inline int
 unit_rmtree(const char *dir)
 {
 	return nftw(dir, unit_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* out = "dir/name"; the test fails if it does not fit. */
+static inline void
+unit_join(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, name);
+
+	assert_true(n > 0 && (size_t)n < cap);
+}
+
+/* The names in dir (at most 32), sorted, joined by '/'; "" if empty. */
+static inline void
+unit_list_dir(const char *dir, char *out, size_t cap)
+{
+	char names[32][256], t[256];
+	size_t n = 0, i, j;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		assert_true(n < 32);
+		snprintf(names[n++], sizeof(names[0]), "%s", de->d_name);
+	}
+	closedir(d);
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			memcpy(t, names[j], sizeof(t));
+			memcpy(names[j], names[j - 1], sizeof(t));
+			memcpy(names[j - 1], t, sizeof(t));
+		}
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strncat(out, "/", cap - strlen(out) - 1);
+		strncat(out, names[i], cap - strlen(out) - 1);
+	}
+}
+
+static inline void
+unit_assert_dir_is(const char *dir, const char *want)
+{
+	char got[4096];
+
+	unit_list_dir(dir, got, sizeof(got));
+	assert_string_equal(got, want);
+}
+
+/* Write a file the plain way (not the code under test). */
+static inline void
+unit_put_file(const char *path, const void *buf, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	if (len > 0)
+		assert_int_equal(fwrite(buf, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* The permission bits of the regular file at path. */
+static inline mode_t
+unit_perm_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	return st.st_mode & 07777;
 }
 
 #endif
