@@ -301,10 +301,6 @@ static const char bundle_usage[] =
 int
 cmd_bundle(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct ferry_error err = { 0 };
 	const char *dir = ".", *out;
 	char tmp[PATH_MAX], obuf[PATH_MAX];
@@ -313,20 +309,8 @@ cmd_bundle(int argc, char **argv)
 	size_t nstaged, ncomplete;
 	int c, rc = 2, archive, made = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "C:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'C':
-			dir = optarg;
-			break;
-		case 'h':
-			fputs(bundle_usage, stdout);
-			return 0;
-		default:
-			fputs(bundle_usage, stderr);
-			return 2;
-		}
-	}
+	if ((c = sign_dir_only(argc, argv, bundle_usage, &dir)) >= 0)
+		return c;
 	if (optind != argc - 1) {
 		fputs(bundle_usage, stderr);
 		return 2;
@@ -512,11 +496,9 @@ cmd_publish(int argc, char **argv)
 			tkf = optarg;
 			break;
 		case 'p':
-			if ((pfd = sign_parse_fd(optarg)) < 0) {
-				fprintf(stderr, "ferry-sign: --passphrase-fd "
-				    "%s: not a file descriptor\n", optarg);
+			if ((pfd = sign_parse_fd("--passphrase-fd",
+			    optarg)) < 0)
 				return 2;
-			}
 			break;
 		case 'e':
 			eq = strchr(optarg, '=');

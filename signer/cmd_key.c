@@ -307,12 +307,10 @@ cmd_key(int argc, char **argv)
 			break;
 		case OPT_PFD:
 		case OPT_NEWPFD:
-			if ((fd = sign_parse_fd(optarg)) < 0) {
-				sign_failf("%s %s: not a file descriptor",
-				    c == OPT_PFD ? "--passphrase-fd" :
-				    "--new-passphrase-fd", optarg);
+			if ((fd = sign_parse_fd(c == OPT_PFD ?
+			    "--passphrase-fd" : "--new-passphrase-fd",
+			    optarg)) < 0)
 				return 2;
-			}
 			*(c == OPT_PFD ? &a.pfd : &a.newpfd) = fd;
 			break;
 		case 'o':

@@ -596,11 +596,9 @@ cmd_sign(int argc, char **argv)
 			keyfile = optarg;
 			break;
 		case 'p':
-			if ((pfd = sign_parse_fd(optarg)) < 0) {
-				fprintf(stderr, "ferry-sign: --passphrase-fd "
-				    "%s: not a file descriptor\n", optarg);
+			if ((pfd = sign_parse_fd("--passphrase-fd",
+			    optarg)) < 0)
 				return 2;
-			}
 			break;
 		case 'o':
 			out = optarg;
@@ -856,10 +854,6 @@ check_sig(struct ws *w, const char *file, const char *keyid, const json_t *e,
 int
 cmd_merge(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const fields[] = { "_type", "format", "created",
 	    "keyid", "signatures", NULL };
 	struct ferry_error err = { 0 };
@@ -871,20 +865,8 @@ cmd_merge(int argc, char **argv)
 	struct ws *w = NULL;
 	int c, f, nfiles, rc = 2;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "C:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'C':
-			dir = optarg;
-			break;
-		case 'h':
-			fputs(merge_usage, stdout);
-			return 0;
-		default:
-			fputs(merge_usage, stderr);
-			return 2;
-		}
-	}
+	if ((c = sign_dir_only(argc, argv, merge_usage, &dir)) >= 0)
+		return c;
 	if (optind == argc) {
 		fputs(merge_usage, stderr);
 		return 2;
@@ -999,10 +981,6 @@ sign_report_staged(struct ws *w, size_t *nstaged, size_t *ncomplete)
 int
 cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct ws_role *const *all;
 	const char *dir = ".";
 	struct ws *w = NULL;
@@ -1010,20 +988,8 @@ cmd_status(int argc, char **argv)
 	struct ferry_meta *const *roots;
 	int c, rc = 1;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "C:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'C':
-			dir = optarg;
-			break;
-		case 'h':
-			fputs(status_usage, stdout);
-			return 0;
-		default:
-			fputs(status_usage, stderr);
-			return 2;
-		}
-	}
+	if ((c = sign_dir_only(argc, argv, status_usage, &dir)) >= 0)
+		return c;
 	if (optind != argc) {
 		fputs(status_usage, stderr);
 		return 2;

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -83,18 +84,44 @@ sign_failf(const char *fmt, ...)
 }
 
 int
-sign_parse_fd(const char *s)
+sign_parse_fd(const char *opt, const char *s)
 {
 	char *end;
 	long v;
 
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
 	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0 || v > INT_MAX)
+	v = s != NULL && *s >= '0' && *s <= '9' ? strtol(s, &end, 10) : -1;
+	if (v < 0 || errno != 0 || *end != '\0' || v > INT_MAX) {
+		sign_failf("%s %s: not a file descriptor", opt, s);
 		return -1;
+	}
 	return (int)v;
+}
+
+int
+sign_dir_only(int argc, char **argv, const char *usage, const char **dir)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "C:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			*dir = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	return -1;
 }
 
 int

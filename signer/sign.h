@@ -33,8 +33,19 @@ int sign_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sign_passphrase(int fd, const char *prompt, int confirm,
     struct ferry_passphrase **out, struct ferry_error *err);
 
-/* A descriptor number from an option argument, or -1. */
-int sign_parse_fd(const char *s);
+/*
+ * A descriptor number from the argument s of option opt, or -1 after
+ * saying why.
+ */
+int sign_parse_fd(const char *opt, const char *s);
+
+/*
+ * The options of a command that takes only -C DIR and --help: sets *dir
+ * and returns -1 to go on with the operands from argv[optind], or the
+ * exit status (0 after --help, 2 after printing usage for a bad option).
+ */
+int sign_dir_only(int argc, char **argv, const char *usage,
+    const char **dir);
 
 /*
  * Write doc as Ferry writes JSON (sorted, compact, with a newline when to
