@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <getopt.h>
 #include <limits.h>
@@ -26,21 +25,6 @@
 #include "lib/seckey.h"
 #include "signer/sign.h"
 #include "signer/ws.h"
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 ? -1 : 0;
-}
-
-/* Remove a tree this process made. */
-static void
-rmtree(const char *path)
-{
-	(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* snprintf into a path buffer; -1 (ENAMETOOLONG) if it does not fit. */
 static int __attribute__((format(printf, 3, 4)))
@@ -369,7 +353,7 @@ cmd_bundle(int argc, char **argv)
 	rc = 0;
  done:
 	if (made)
-		rmtree(tmp);
+		(void)sign_rmtree(tmp);
 	ws_free(w);
 	return rc;
 }

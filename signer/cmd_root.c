@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -218,21 +217,6 @@ set_expires(json_t *s, const char *opt, const char *when, int64_t now)
 	return 0;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 ? -1 : 0;
-}
-
-/* Remove the tree at path (a workspace this process made). */
-static int
-rmtree(const char *path)
-{
-	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /*
  * DIR must not exist (0), or be an empty directory (1); else -1, after
  * saying why.
@@ -274,7 +258,7 @@ empty_dir(const char *dir)
 	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
 		if (snprintf(path, sizeof(path), "%s/%s", dir, made[i]) <
 		    (int)sizeof(path))
-			(void)rmtree(path);
+			(void)sign_rmtree(path);
 }
 
 enum { OPT_KEY = 256, OPT_THRESHOLD, OPT_EXPIRES, OPT_ADDKEY, OPT_RMKEY,
@@ -446,7 +430,7 @@ cmd_init(int argc, char **argv)
 	if (exists)
 		empty_dir(tmp);
 	else
-		(void)rmtree(tmp);
+		(void)sign_rmtree(tmp);
  out:
 	ws_free(w);
 	json_decref(root);
