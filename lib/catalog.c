@@ -1,0 +1,4 @@
+/* The catalog: see catalog.h. */
+#include "config.h"
+
+#include "catalog.h"
