@@ -18,11 +18,24 @@
 
 struct ferry_catalog;
 
+/* The schema this code reads and writes (PRAGMA user_version). */
+#define FERRY_CATALOG_SCHEMA_VERSION 1
+
+/*
+ * Errors: FERRY_ERR_DATABASE when SQLite fails (the detail names the
+ * catalog's path and quotes SQLite), FERRY_ERR_NOMEM, FERRY_ERR_IO when
+ * the file cannot be created, FERRY_ERR_INVALID_ARG for an argument out
+ * of range or a row that is already there, FERRY_ERR_NOT_FOUND for a
+ * publication that is not.
+ */
+
 /*
  * Open (creating if needed, mode 0600) the catalog at path, in WAL mode
  * with a busy timeout, and bring its schema to the current version.  A
- * file that is not a Ferry catalog, or one from a newer schema, is
- * refused.  Freed with ferry_catalog_close().
+ * file that is not a Ferry catalog ("PATH: not a Ferry catalog"), or one
+ * from a newer schema, is refused before anything in it is changed; so is
+ * a symbolic link.  Freed with ferry_catalog_close(), which rolls back a
+ * transaction left open and accepts NULL.
  */
 int ferry_catalog_open(const char *path, struct ferry_catalog **out,
     struct ferry_error *err);
@@ -31,7 +44,12 @@ void ferry_catalog_close(struct ferry_catalog *c);
 /*
  * Transactions.  Every _add below runs inside the caller's transaction
  * when one is open, else alone.  begin takes the write lock at once
- * (BEGIN IMMEDIATE).  rollback accepts a catalog with no transaction.
+ * (BEGIN IMMEDIATE), waiting for another writer up to the busy timeout;
+ * transactions do not nest.  When commit fails nothing is committed and
+ * no transaction remains open.  When SQLite itself rolled the transaction
+ * back after a failure (a full disk), every change is refused until the
+ * caller rolls back, so that nothing is committed piecemeal.  rollback
+ * accepts a catalog with no transaction.
  */
 int ferry_catalog_begin(struct ferry_catalog *c, struct ferry_error *err);
 int ferry_catalog_commit(struct ferry_catalog *c, struct ferry_error *err);
@@ -63,18 +81,27 @@ struct ferry_catalog_pub {
 	enum ferry_catalog_status status;
 };
 
-/* Add p as PENDING; sets p->id.  Strings are copied. */
+/*
+ * Add p as PENDING; sets p->id and p->status.  Strings are copied.  kind
+ * is one of the three above, actor not empty, bundle_sha256 64 lowercase
+ * hex digits, state and the four versions >= 1.
+ */
 int ferry_catalog_pub_add(struct ferry_catalog *c,
     struct ferry_catalog_pub *p, struct ferry_error *err);
 
 /*
  * Mark publication id as live: it becomes LIVE and the one live before
- * it SUPERSEDED, in one transaction of its own if none is open.
+ * it SUPERSEDED, in one transaction of its own if none is open.  Only a
+ * PENDING publication can; for one already LIVE this does nothing.
  */
 int ferry_catalog_pub_live(struct ferry_catalog *c, int64_t id,
     struct ferry_error *err);
 
-/* Set the status of publication id (ABANDONED, PRUNED). */
+/*
+ * Set the status of publication id (ABANDONED, PRUNED): a PENDING one can
+ * become ABANDONED, a SUPERSEDED or ABANDONED one PRUNED.  Setting the
+ * status it has does nothing; anything else is FERRY_ERR_INVALID_ARG.
+ */
 int ferry_catalog_pub_set_status(struct ferry_catalog *c, int64_t id,
     enum ferry_catalog_status s, struct ferry_error *err);
 
@@ -82,7 +109,10 @@ int ferry_catalog_pub_set_status(struct ferry_catalog *c, int64_t id,
  * After a crash: the tree's live state number is live_state (0: none).
  * The pending publication of that state becomes LIVE (and the previous
  * live one SUPERSEDED); every other PENDING one becomes ABANDONED.
- * *fixed (may be NULL) counts the rows changed.
+ * Nothing is promoted when the live publication already is of that state;
+ * of several pending ones of that state, the newest is.  *fixed (may be
+ * NULL) counts the rows changed, the superseded one included.  In one
+ * transaction of its own if none is open.
  */
 int ferry_catalog_reconcile(struct ferry_catalog *c, int64_t live_state,
     int *fixed, struct ferry_error *err);
@@ -103,7 +133,13 @@ int ferry_catalog_pub_foreach(struct ferry_catalog *c, unsigned limit,
     int (*fn)(const struct ferry_catalog_pub *p, void *arg), void *arg,
     struct ferry_error *err);
 
-/* A role file publication pub brought: metadata/VERSION.ROLE.json. */
+/*
+ * A role file publication pub brought: metadata/VERSION.ROLE.json.  Here
+ * and below, a sha256 is 64 lowercase hex digits, a length at most
+ * INT64_MAX, a version >= 1, and a publication that is not there is
+ * FERRY_ERR_NOT_FOUND.  A role file or target recorded twice for one
+ * publication is FERRY_ERR_INVALID_ARG.
+ */
 int ferry_catalog_role_add(struct ferry_catalog *c, int64_t pub,
     const char *role, int64_t version, uint64_t length, const char *sha256,
     struct ferry_error *err);
@@ -141,7 +177,8 @@ int ferry_catalog_audit_foreach(struct ferry_catalog *c, unsigned limit,
 
 /*
  * Count targets publication pub brought (*n), and the first publication
- * that brought a target with this path and sha256 (*pub, 0 if none).
+ * that brought a target with this path and sha256 (*pub, 0 if none),
+ * whatever its status now.
  */
 int ferry_catalog_target_count(struct ferry_catalog *c, int64_t pub,
     int64_t *n, struct ferry_error *err);

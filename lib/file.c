@@ -359,23 +359,42 @@ int
 ferry_batch_add(struct ferry_batch *b, const char *path, const void *buf,
     size_t len, mode_t mode)
 {
-	struct ferry_atomic *a = NULL, **na;
-	int r, fd;
+	struct ferry_atomic *a = NULL;
+	int r;
 
 	if (b == NULL || b->committed)
 		return FERRY_ERR_INVALID_ARG;
+	if ((r = ferry_atomic_open(path, mode, &a)) != 0)
+		return r;
+	if ((r = ferry_atomic_write(a, buf, len)) != 0) {
+		ferry_atomic_free(a);
+		return r;
+	}
+	return ferry_batch_add_atomic(b, a);
+}
+
+int
+ferry_batch_add_atomic(struct ferry_batch *b, struct ferry_atomic *a)
+{
+	struct ferry_atomic **na;
+	int r, fd;
+
+	if (b == NULL || b->committed || a == NULL || a->fd == -1 ||
+	    a->committed) {
+		ferry_atomic_free(a);
+		return FERRY_ERR_INVALID_ARG;
+	}
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
 
-		if ((na = realloc(b->a, cap * sizeof(*na))) == NULL)
+		if ((na = realloc(b->a, cap * sizeof(*na))) == NULL) {
+			ferry_atomic_free(a);
 			return FERRY_ERR_NOMEM;
+		}
 		b->a = na;
 		b->cap = cap;
 	}
-	if ((r = ferry_atomic_open(path, mode, &a)) != 0)
-		return r;
-	if ((r = ferry_atomic_write(a, buf, len)) != 0 ||
-	    (r = batch_note_fs(b, a->fd)) != 0) {
+	if ((r = batch_note_fs(b, a->fd)) != 0) {
 		ferry_atomic_free(a);
 		return r;
 	}

@@ -80,6 +80,13 @@ struct ferry_batch;
 int ferry_batch_new(struct ferry_batch **out);
 int ferry_batch_add(struct ferry_batch *b, const char *path, const void *buf,
     size_t len, mode_t mode);
+/*
+ * Hand a file written with ferry_atomic_open()/_write() (one too large to
+ * hold in memory) to the batch, which then owns it: it is closed now and
+ * renamed at ferry_batch_commit() like the others.  On failure a is freed
+ * (its temporary removed) all the same.
+ */
+int ferry_batch_add_atomic(struct ferry_batch *b, struct ferry_atomic *a);
 int ferry_batch_commit(struct ferry_batch *b);
 void ferry_batch_free(struct ferry_batch *b);
 

@@ -38,6 +38,8 @@ static const struct key {
 	{ "max_connections", K_UINT, O(max_connections), 1, 1000000 },
 	{ "max_per_ip", K_UINT, O(max_per_ip), 0, 1000000 },
 	{ "timeout", K_UINT, O(timeout), 1, 3600 },
+	{ "header_timeout", K_UINT, O(header_timeout), 1, 3600 },
+	{ "access_log", K_UINT, O(access_log), 0, 1 },
 	{ "conn_memory", K_SIZE, O(conn_memory), 8192, 16u << 20 },
 	{ "timestamp_max_age", K_UINT, O(timestamp_max_age), 0, 86400 },
 	{ "snapshot_key", K_PATH, O(snapshot_key), 0, 0 },
@@ -78,6 +80,7 @@ repod_config_init(struct repod_config *c, const char *dir)
 	c->max_connections = 1024;
 	c->max_per_ip = 64;
 	c->timeout = 15;
+	c->header_timeout = 10;
 	c->conn_memory = 32u << 10;
 	c->timestamp_max_age = 60;
 	c->snapshot_expiry = 7 * DAY;

@@ -1,4 +1,554 @@
+/*
+ * keyd: repod's online keys, in a process of their own (see keyd.h).
+ *
+ * The wire format over the socketpair, both ways: a 32-bit operation or
+ * status, a 32-bit length, then that many bytes, all in host order (both
+ * ends are the same binary on the same machine).  Requests: OP_SIGN_SNAPSHOT
+ * or OP_SIGN_TIMESTAMP with the canonical bytes of a "signed" object.
+ * Replies: ST_OK with {"keyid", "sig"} in JSON, or ST_REFUSED with the
+ * reason as text.  The first message keyd sends is ST_OK with the key ids
+ * it holds, or ST_REFUSED with why it could not open the keys.
+ */
 #include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "lib/json.h"
+#include "lib/keyfile.h"
+#include "lib/passphrase.h"
+#include "lib/seckey.h"
 #include "repod/keyd.h"
-int repod_keyd_unused(void);
-int repod_keyd_unused(void) { return 0; }
+
+#define OP_SIGN_SNAPSHOT 1u
+#define OP_SIGN_TIMESTAMP 2u
+#define ST_OK 0u
+#define ST_REFUSED 1u
+#define REPLY_MAX (64u * 1024)
+#define REPLY_TIMEOUT_MS (120 * 1000)	/* the first reply waits for Argon2id */
+/* Slack on an expiry, for clocks read at slightly different times. */
+#define EXPIRY_SLACK 300
+
+struct keyd {
+	int sock;
+	pid_t pid;
+	char keyid[2][FERRY_KEYID_HEXLEN + 1];	/* snapshot, timestamp */
+};
+
+/* --- both sides --------------------------------------------------------- */
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read exactly len bytes; timeout_ms < 0 waits forever.  0, or -1. */
+static int
+read_all(int fd, void *buf, size_t len, int timeout_ms)
+{
+	unsigned char *p = buf;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t n;
+
+	while (len > 0) {
+		if (timeout_ms >= 0) {
+			int pr = poll(&pfd, 1, timeout_ms);
+
+			if (pr == -1 && errno == EINTR)
+				continue;
+			if (pr == 0)
+				errno = ETIMEDOUT;
+			if (pr <= 0)
+				return -1;
+		}
+		n = read(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = EPIPE;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+send_msg(int fd, uint32_t op, const void *buf, size_t len)
+{
+	uint32_t hdr[2] = { op, (uint32_t)len };
+
+	if (len > UINT32_MAX)
+		return -1;
+	if (write_all(fd, hdr, sizeof(hdr)) != 0 ||
+	    (len > 0 && write_all(fd, buf, len) != 0))
+		return -1;
+	return 0;
+}
+
+/* A message of at most max bytes, NUL-terminated, into a new buffer. */
+static int
+recv_msg(int fd, uint32_t *op, unsigned char **buf, size_t *len, size_t max,
+    int timeout_ms)
+{
+	uint32_t hdr[2];
+
+	if (read_all(fd, hdr, sizeof(hdr), timeout_ms) != 0)
+		return -1;
+	if (hdr[1] > max) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if ((*buf = malloc((size_t)hdr[1] + 1)) == NULL)
+		return -1;
+	if (read_all(fd, *buf, hdr[1], timeout_ms) != 0) {
+		free(*buf);
+		*buf = NULL;
+		return -1;
+	}
+	(*buf)[hdr[1]] = '\0';
+	*op = hdr[0];
+	*len = hdr[1];
+	return 0;
+}
+
+/* --- the key process ---------------------------------------------------- */
+
+struct kstate {
+	struct ferry_seckey *key[2];	/* key[1] may be key[0] */
+	int64_t last[2];		/* the highest version signed */
+	int64_t lifetime[2];		/* the configured expiry */
+};
+
+/* Close everything but the descriptors to keep. */
+static void
+close_others(int keep1, int keep2)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, dfd;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd > 2 && fd != dfd && fd != keep1 && fd != keep2)
+			close(fd);
+	}
+	closedir(d);
+}
+
+/* The credentials file: a regular file nobody but its owner can read. */
+static int
+open_credentials(const char *path, struct ferry_error *err)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return ferry_error_set(err, FERRY_ERR_IO, "%s: %s", path,
+		    strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ferry_error_set(err, FERRY_ERR_IO, "%s: not a regular "
+		    "file", path);
+	}
+	if ((st.st_mode & 077) != 0 || (st.st_uid != geteuid() &&
+	    st.st_uid != 0)) {
+		close(fd);
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s: must be"
+		    " readable by its owner only (it is mode %04o, owner uid "
+		    "%lu): chmod 600 it", path, (unsigned)(st.st_mode & 07777),
+		    (unsigned long)st.st_uid);
+	}
+	return fd;
+}
+
+static int
+open_key(const char *path, const struct ferry_passphrase *pp,
+    struct ferry_seckey **out, struct ferry_error *err)
+{
+	struct ferry_error e = { 0 };
+	json_t *doc = NULL;
+	int r;
+
+	if ((r = ferry_keyfile_read(path, &doc, &e)) == 0)
+		r = ferry_keyfile_open(doc, pp->buf, pp->len, out, &e);
+	json_decref(doc);
+	if (r != 0)
+		return ferry_error_set(err, r, "%s: %s", path,
+		    ferry_error_msg(&e));
+	return 0;
+}
+
+/* Read the passphrases and open both keys. */
+static int
+load_keys(const struct repod_config *c, int pfd, struct kstate *s,
+    struct ferry_error *err)
+{
+	struct ferry_passphrase *pp = NULL, *pp2 = NULL;
+	struct ferry_error e = { 0 };
+	int r;
+
+	if (pfd < 0)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "no "
+		    "passphrase for the online keys: give --passphrase-fd N "
+		    "or a credentials file");
+	if ((r = ferry_passphrase_read_fd(pfd, &pp, &e)) != 0) {
+		r = ferry_error_set(err, r, "the online keys' passphrase: %s",
+		    ferry_error_msg(&e));
+		goto out;
+	}
+	if ((r = open_key(c->snapshot_key, pp, &s->key[0], err)) != 0)
+		goto out;
+	if (strcmp(c->snapshot_key, c->timestamp_key) == 0) {
+		s->key[1] = s->key[0];
+		goto out;
+	}
+	/* A second line is the timestamp key's; without one, the same. */
+	if (ferry_passphrase_read_fd(pfd, &pp2, &e) != 0)
+		pp2 = NULL;
+	r = open_key(c->timestamp_key, pp2 != NULL ? pp2 : pp, &s->key[1],
+	    err);
+ out:
+	ferry_passphrase_free(pp);
+	ferry_passphrase_free(pp2);
+	return r;
+}
+
+/*
+ * Whether buf is a "signed" object keyd may sign for role t; the reason
+ * in msg if not.
+ */
+static int
+check_request(struct kstate *s, int t, const unsigned char *buf, size_t len,
+    char *msg, size_t msglen)
+{
+	static const enum ferry_meta_type types[2] = { FERRY_META_SNAPSHOT,
+	    FERRY_META_TIMESTAMP };
+	struct ferry_error err = { 0 };
+	struct ferry_meta *md = NULL;
+	unsigned char *canon = NULL;
+	json_t *doc = NULL;
+	size_t clen;
+	int64_t now = (int64_t)time(NULL);
+	int ok = 0;
+
+	if (ferry_json_parse(buf, len, KEYD_MAX_REQUEST, &doc, &err) != 0 ||
+	    ferry_json_canonical(doc, &canon, &clen, &err) != 0) {
+		snprintf(msg, msglen, "not JSON: %s", ferry_error_msg(&err));
+		goto out;
+	}
+	if (clen != len || memcmp(canon, buf, len) != 0) {
+		snprintf(msg, msglen, "not in canonical form");
+		goto out;
+	}
+	if (ferry_meta_from_signed(doc, &md, &err) != 0) {
+		snprintf(msg, msglen, "not valid metadata: %s",
+		    ferry_error_msg(&err));
+		goto out;
+	}
+	if (md->type != types[t]) {
+		snprintf(msg, msglen, "a %s, not a %s",
+		    ferry_meta_type_name(md->type),
+		    ferry_meta_type_name(types[t]));
+		goto out;
+	}
+	if (md->expires <= now ||
+	    md->expires > now + s->lifetime[t] + EXPIRY_SLACK) {
+		snprintf(msg, msglen, "expires %s, outside the %lld seconds "
+		    "from now it may", md->expires_str,
+		    (long long)s->lifetime[t]);
+		goto out;
+	}
+	if (md->version <= s->last[t]) {
+		snprintf(msg, msglen, "version %lld is not above %lld, signed "
+		    "before", (long long)md->version, (long long)s->last[t]);
+		goto out;
+	}
+	s->last[t] = md->version;
+	ok = 1;
+ out:
+	ferry_meta_free(md);
+	json_decref(doc);
+	free(canon);
+	return ok;
+}
+
+static void
+serve_requests(int sock, struct kstate *s)
+{
+	char msg[512], sig[FERRY_ED25519_SIG_HEXLEN + 1], *out;
+	unsigned char *buf;
+	uint32_t op;
+	size_t len;
+	json_t *rep;
+	int t;
+
+	while (recv_msg(sock, &op, &buf, &len, KEYD_MAX_REQUEST, -1) == 0) {
+		t = op == OP_SIGN_SNAPSHOT ? 0 : op == OP_SIGN_TIMESTAMP ? 1 :
+		    -1;
+		if (t < 0)
+			snprintf(msg, sizeof(msg), "unknown request %u", op);
+		if (t < 0 || !check_request(s, t, buf, len, msg, sizeof(msg)) ||
+		    ferry_seckey_sign(s->key[t], buf, len, sig) != 0) {
+			free(buf);
+			if (send_msg(sock, ST_REFUSED, msg, strlen(msg)) != 0)
+				break;
+			continue;
+		}
+		free(buf);
+		rep = json_pack("{s:s, s:s}", "keyid",
+		    ferry_seckey_keyid(s->key[t]), "sig", sig);
+		out = rep != NULL ? json_dumps(rep, JSON_COMPACT) : NULL;
+		json_decref(rep);
+		if (out == NULL || send_msg(sock, ST_OK, out, strlen(out)) != 0) {
+			free(out);
+			break;
+		}
+		free(out);
+	}
+}
+
+static void __attribute__((noreturn))
+keyd_main(const struct repod_config *c, int sock, int pfd)
+{
+	struct ferry_error err = { 0 };
+	struct kstate s;
+	json_t *ids;
+	char *out;
+
+	memset(&s, 0, sizeof(s));
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)prctl(PR_SET_NAME, "ferry-keyd", 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	close_others(sock, pfd);
+	s.lifetime[0] = c->snapshot_expiry;
+	s.lifetime[1] = c->timestamp_expiry;
+	if (load_keys(c, pfd, &s, &err) != 0) {
+		(void)send_msg(sock, ST_REFUSED, ferry_error_msg(&err),
+		    strlen(ferry_error_msg(&err)));
+		_exit(1);
+	}
+	if (pfd >= 0 && pfd != STDIN_FILENO)
+		close(pfd);
+	ids = json_pack("{s:s, s:s}", "snapshot", ferry_seckey_keyid(s.key[0]),
+	    "timestamp", ferry_seckey_keyid(s.key[1]));
+	out = ids != NULL ? json_dumps(ids, JSON_COMPACT) : NULL;
+	json_decref(ids);
+	if (out == NULL || send_msg(sock, ST_OK, out, strlen(out)) != 0)
+		_exit(1);
+	free(out);
+	serve_requests(sock, &s);
+	if (s.key[1] != s.key[0])
+		ferry_seckey_free(s.key[1]);
+	ferry_seckey_free(s.key[0]);
+	_exit(0);
+}
+
+/* --- the requesting side ------------------------------------------------ */
+
+static int
+read_ready(struct keyd *k, struct ferry_error *err)
+{
+	unsigned char *buf = NULL;
+	const char *id;
+	uint32_t st;
+	size_t len;
+	json_t *doc = NULL;
+	int r, i;
+
+	if (recv_msg(k->sock, &st, &buf, &len, REPLY_MAX,
+	    REPLY_TIMEOUT_MS) != 0)
+		return ferry_error_set(err, FERRY_ERR_IO, "the key process "
+		    "did not start: %s", strerror(errno));
+	if (st != ST_OK) {
+		r = ferry_error_set(err, FERRY_ERR_PASSPHRASE, "%s",
+		    (char *)buf);
+		goto out;
+	}
+	r = ferry_error_set(err, FERRY_ERR_INTERNAL, "the key process "
+	    "answered nonsense");
+	if ((doc = json_loadb((char *)buf, len, 0, NULL)) == NULL)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		id = json_string_value(json_object_get(doc, i == 0 ?
+		    "snapshot" : "timestamp"));
+		if (id == NULL || strlen(id) != FERRY_KEYID_HEXLEN)
+			goto out;
+		memcpy(k->keyid[i], id, FERRY_KEYID_HEXLEN + 1);
+	}
+	ferry_error_clear(err);
+	r = 0;
+ out:
+	json_decref(doc);
+	free(buf);
+	return r;
+}
+
+int
+keyd_start(const struct repod_config *c, struct keyd **out,
+    struct ferry_error *err)
+{
+	struct keyd *k;
+	int sv[2], pfd = c->passphrase_fd, r;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return FERRY_ERR_NOMEM;
+	k->sock = -1;
+	if (pfd < 0 && c->credentials != NULL &&
+	    (pfd = open_credentials(c->credentials, err)) < 0) {
+		free(k);
+		return pfd;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		r = ferry_error_set(err, FERRY_ERR_IO, "socketpair: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	fflush(NULL);
+	if ((k->pid = fork()) == -1) {
+		r = ferry_error_set(err, FERRY_ERR_IO, "fork: %s",
+		    strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		goto fail;
+	}
+	if (k->pid == 0) {
+		close(sv[0]);
+		keyd_main(c, sv[1], pfd);
+	}
+	close(sv[1]);
+	k->sock = sv[0];
+	/* The passphrase is the key process's alone now. */
+	if (pfd >= 0 && pfd != c->passphrase_fd)
+		close(pfd);
+	pfd = -1;
+	if ((r = read_ready(k, err)) != 0)
+		goto fail;
+	*out = k;
+	return 0;
+ fail:
+	if (pfd >= 0 && pfd != c->passphrase_fd)
+		close(pfd);
+	keyd_stop(k);
+	return r;
+}
+
+const char *
+keyd_keyid(const struct keyd *k, enum ferry_meta_type t)
+{
+	return t == FERRY_META_SNAPSHOT ? k->keyid[0] :
+	    t == FERRY_META_TIMESTAMP ? k->keyid[1] : NULL;
+}
+
+pid_t
+keyd_pid(const struct keyd *k)
+{
+	return k->pid;
+}
+
+int
+keyd_sign(struct keyd *k, json_t *signed_obj, struct ferry_meta **out,
+    struct ferry_error *err)
+{
+	struct ferry_meta *md = NULL;
+	unsigned char *canon = NULL, *rep = NULL;
+	const char *keyid, *sig, *want;
+	json_t *doc = NULL;
+	uint32_t op, st;
+	size_t clen, rlen;
+	int r;
+
+	if ((r = ferry_meta_from_signed(signed_obj, &md, err)) != 0)
+		return r;
+	op = md->type == FERRY_META_SNAPSHOT ? OP_SIGN_SNAPSHOT :
+	    md->type == FERRY_META_TIMESTAMP ? OP_SIGN_TIMESTAMP : 0;
+	if (op == 0) {
+		r = ferry_error_set(err, FERRY_ERR_META_TYPE, "the online keys "
+		    "sign snapshot and timestamp only");
+		goto out;
+	}
+	if ((r = ferry_json_canonical(signed_obj, &canon, &clen, err)) != 0)
+		goto out;
+	if (send_msg(k->sock, op, canon, clen) != 0 ||
+	    recv_msg(k->sock, &st, &rep, &rlen, REPLY_MAX,
+	    REPLY_TIMEOUT_MS) != 0) {
+		r = ferry_error_set(err, FERRY_ERR_IO, "the key process: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (st != ST_OK) {
+		r = ferry_error_set(err, FERRY_ERR_INVALID_ARG, "the key "
+		    "process refused to sign %s v%lld: %s",
+		    ferry_meta_type_name(md->type), (long long)md->version,
+		    (char *)rep);
+		goto out;
+	}
+	want = keyd_keyid(k, md->type);
+	doc = json_loadb((char *)rep, rlen, 0, NULL);
+	keyid = json_string_value(json_object_get(doc, "keyid"));
+	sig = json_string_value(json_object_get(doc, "sig"));
+	if (keyid == NULL || sig == NULL || strcmp(keyid, want) != 0) {
+		r = ferry_error_set(err, FERRY_ERR_INTERNAL, "the key process "
+		    "answered nonsense");
+		goto out;
+	}
+	if ((r = ferry_meta_add_signature(md, keyid, sig, err)) != 0)
+		goto out;
+	*out = md;
+	md = NULL;	/* transferred */
+ out:
+	json_decref(doc);
+	free(canon);
+	free(rep);
+	ferry_meta_free(md);
+	return r;
+}
+
+void
+keyd_stop(struct keyd *k)
+{
+	int status;
+
+	if (k == NULL)
+		return;
+	if (k->sock != -1)
+		close(k->sock);	/* keyd reads EOF and exits */
+	if (k->pid > 0)
+		while (waitpid(k->pid, &status, 0) == -1 && errno == EINTR)
+			;
+	free(k);
+}

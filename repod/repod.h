@@ -25,6 +25,8 @@ struct repod_config {
 	unsigned max_connections;
 	unsigned max_per_ip;
 	unsigned timeout;	/* seconds a connection may stay idle */
+	unsigned header_timeout;	/* seconds to send a request head */
+	unsigned access_log;	/* 1: a log line per request */
 	size_t conn_memory;	/* bytes of buffer per connection */
 	unsigned timestamp_max_age;	/* Cache-Control for timestamp.json */
 	char *snapshot_key;	/* the online keys' files */

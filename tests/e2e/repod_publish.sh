@@ -1,0 +1,186 @@
+#!/bin/sh
+# ferry-repod publish, end to end with the real signer and the real client:
+# ferry-sign makes a repository, ferry-repod checks and publishes it, and
+# ferry refreshes and downloads from the published tree.  Then the crash
+# loop: publications and re-signings killed with SIGKILL at random
+# instants must leave the old state or the new one served, never a mix,
+# with the client refreshing successfully after every kill; publishing
+# again afterwards just works.
+set -u
+name=repod_publish
+fail() { echo "$name: FAIL: $*" >&2; exit 1; }
+for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT; do
+	eval "p=\${$v:-}"
+	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
+done
+sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT
+KILLS=${FERRY_CRASH_KILLS:-40}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT PIPE TERM
+cd "$tmp" || fail "cd $tmp"
+checks=0
+ok() { checks=$((checks + 1)); }
+run() { # run CMD...: must succeed
+	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
+	ok
+}
+
+echo "== keys and a workspace"
+printf 'publish test passphrase\n' >pw
+mkdir keys content
+for k in root targets snapshot timestamp apps; do
+	run "$sign" key generate --kdf interactive --label "$k" \
+	    --passphrase-fd 3 "keys/$k.key" 3<pw
+done
+ws=$tmp/ws
+run "$sign" init -C "$ws" --key root=keys/root.pub \
+    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
+    --key timestamp=keys/timestamp.pub
+run "$sign" delegate -C "$ws" --key keys/apps.pub --path 'apps/*' apps
+
+# Bundle N adds 40 images: 20 for targets, 20 for apps.
+make_bundle() {
+	n=$1
+	: >list
+	i=0
+	while [ $i -lt 20 ]; do
+		mkdir -p content/apps
+		printf 'file %s of bundle %s\n' "$i" "$n" >"content/f$n-$i.txt"
+		head -c $((1000 + i * 97)) /dev/urandom >"content/apps/a$n-$i.img"
+		for f in "f$n-$i.txt" "apps/a$n-$i.img"; do
+			printf '{"path":"%s","length":%s,"hashes":{"sha256":"%s"}}\n' \
+			    "$f" "$(wc -c <"content/$f" | tr -d ' ')" \
+			    "$(sha256sum "content/$f" | cut -d' ' -f1)" >>list
+		done
+		i=$((i + 1))
+	done
+	run "$sign" targets add -C "$ws" --list list
+	run "$sign" request -C "$ws" -o "req$n.json"
+	rm -rf sig && mkdir sig
+	for k in root targets apps; do
+		"$sign" sign --key "keys/$k.key" --passphrase-fd 3 \
+		    -o "sig/$k.sig" "req$n.json" 3<pw >out 2>&1 || true
+	done
+	run "$sign" merge -C "$ws" sig/*.sig
+	run "$sign" bundle -C "$ws" "b$n.tar.zst"
+}
+NB=6
+n=1
+while [ $n -le $NB ]; do make_bundle $n; n=$((n + 1)); done
+echo "$NB bundles"
+
+echo "== init and the first publication"
+st=$tmp/st
+run "$repod" init -d "$st" --root "$ws/metadata/1.root.json" \
+    --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key
+# Keep 4 states whatever their age, so that pruning shows.
+printf '{"retain_states": 4, "retain_seconds": 0}\n' >"$st/repod.json"
+pub() { "$repod" publish -d "$st" --images content --passphrase-fd 3 "$@" 3<pw; }
+pub b1.tar.zst >out 2>err || { cat out err >&2; fail "publish b1"; }
+grep -q 'published b1.tar.zst as state 1' out || fail "publish said: $(cat out)"
+ok
+[ "$(readlink "$st/repo/metadata")" = .states/0000000001 ] ||
+	fail "metadata -> $(readlink "$st/repo/metadata")"
+ok
+
+# A fresh device each time: the whole chain from root v1.
+refresh_ok() { # refresh_ok WHY: the client refreshes and lists N targets
+	rm -rf dev
+	"$client" -d dev init --root "$ws/metadata/1.root.json" \
+	    --mirror "$st/repo/metadata" >cout 2>&1 &&
+	    "$client" -d dev refresh >>cout 2>&1 &&
+	    "$client" -d dev list >list.out 2>>cout ||
+		{ cat cout >&2; fail "$1: the client cannot refresh"; }
+	ok
+	ntargets=$(wc -l <list.out | tr -d ' ')
+}
+refresh_ok "after b1"
+[ "$ntargets" = 40 ] || fail "b1: $ntargets targets listed, not 40"
+run "$client" -d dev download apps/a1-3.img
+cmp -s dev/targets/apps%2Fa1-3.img content/apps/a1-3.img ||
+	fail "the downloaded image differs"
+ok
+
+echo "== status and log"
+run "$repod" status -d "$st"
+grep -q 'state 1' out || fail "status: $(cat out)"
+grep -q 'timestamp  v1' out || fail "status: $(cat out)"
+ok
+run "$repod" log -d "$st"
+grep -q 'publish .*bundle .*40 new images' out || fail "log: $(cat out)"
+grep -q 'init' out || fail "log: $(cat out)"
+ok
+
+echo "== the crash loop: $KILLS kills"
+# Milliseconds from /dev/urandom, 0 to $1 - 1.
+rnd_ms() { echo $(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % $1 )); }
+next=2 kills=0 done_before=0 k=0
+while [ $k -lt "$KILLS" ]; do
+	k=$((k + 1))
+	before=$(readlink "$st/repo/metadata")
+	if [ $((k % 4)) = 0 ] || [ $next -gt $NB ]; then
+		what=refresh
+		"$repod" refresh -d "$st" --force --passphrase-fd 3 3<pw \
+		    >out 2>err &
+	else
+		what=b$next
+		# Not through pub(): $! must be ferry-repod itself.
+		"$repod" publish -d "$st" --images content --passphrase-fd 3 \
+		    "b$next.tar.zst" 3<pw >out 2>err &
+	fi
+	pid=$!
+	ms=$(rnd_ms 300)
+	sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+	kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
+	rc=0
+	wait "$pid" || rc=$?
+	after=$(readlink "$st/repo/metadata")
+	b=${before#.states/} a=${after#.states/}
+	b=$(expr "$b" + 0) a=$(expr "$a" + 0)
+	if [ "$rc" = 0 ]; then
+		done_before=$((done_before + 1))
+		[ "$what" = refresh ] || next=$((next + 1))
+		[ "$a" = $((b + 1)) ] || fail "$what finished but the state went $b -> $a"
+	else
+		[ "$a" = "$b" ] || [ "$a" = $((b + 1)) ] ||
+			fail "$what killed after ${ms}ms: the state went $b -> $a"
+		[ "$a" = $((b + 1)) ] && [ "$what" != refresh ] && next=$((next + 1))
+	fi
+	refresh_ok "$what killed after ${ms}ms"
+	want=$(( (next - 1) * 40 ))
+	[ "$ntargets" = "$want" ] ||
+		fail "$what killed after ${ms}ms: $ntargets targets, not $want"
+done
+echo "$kills killed mid-way, $done_before finished first"
+[ "$kills" -gt 0 ] || fail "no run was ever killed"
+
+echo "== publishing again after the crashes"
+while [ $next -le $NB ]; do
+	pub "b$next.tar.zst" >out 2>err || { cat out err >&2; fail "publish b$next"; }
+	ok
+	next=$((next + 1))
+done
+refresh_ok "after every bundle"
+[ "$ntargets" = $((NB * 40)) ] || fail "$ntargets targets, not $((NB * 40))"
+run "$client" -d dev download "apps/a$NB-19.img"
+cmp -s "dev/targets/apps%2Fa$NB-19.img" "content/apps/a$NB-19.img" ||
+	fail "the last image differs"
+ok
+# Nothing half-made is left once a writer has run again.
+run "$repod" prune -d "$st"
+left=$(find "$st/repo" -name '*.tmp*' | wc -l | tr -d ' ')
+[ "$left" = 0 ] || fail "temporaries left: $(find "$st/repo" -name '*.tmp*')"
+ok
+nstates=$(ls "$st/repo/.states" | wc -l | tr -d ' ')
+[ "$nstates" -le 4 ] || fail "$nstates states kept; retain_states is 4"
+ok
+# Every image of the live state is there; none is missing after pruning.
+for f in content/apps/*.img; do
+	h=$(sha256sum "$f" | cut -d' ' -f1)
+	[ -f "$st/repo/targets/apps/$h.$(basename "$f")" ] ||
+		fail "$f is not stored"
+done
+ok
+echo "$name: $checks checks passed"
