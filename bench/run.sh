@@ -4,8 +4,10 @@
 # BUILDDIR with any extra arguments in $BENCH_ARGS, then the client
 # workflow benchmark (client.sh, beside tuf-js) with any extra arguments
 # in $BENCH_CLIENT_ARGS, then the signing benchmark (sign.sh, ferry-sign
-# beside @tufjs/models) with any extra arguments in $BENCH_SIGN_ARGS.
-# BENCH_ONLY=meta, BENCH_ONLY=client or BENCH_ONLY=sign runs one part.
+# beside @tufjs/models) with any extra arguments in $BENCH_SIGN_ARGS,
+# then the HTTP serving benchmark (http.sh, ferry-repod serve beside
+# nginx, loaded by wrk) with any extra arguments in $BENCH_HTTP_ARGS.
+# BENCH_ONLY=meta, client, sign or http runs one part.
 # Exits non-zero if a part fails: on an actual error only, never because
 # something was slow.
 set -u
@@ -18,20 +20,26 @@ builddir=$1
 here=$(cd "$(dirname "$0")" && pwd) || exit 1
 only=${BENCH_ONLY:-}
 case $only in
-''|meta|client|sign) ;;
+''|meta|client|sign|http) ;;
 *)
-	echo "run.sh: BENCH_ONLY must be meta, client or sign, not '$only'" >&2
+	echo "run.sh: BENCH_ONLY must be meta, client, sign or http," \
+		"not '$only'" >&2
 	exit 2 ;;
 esac
 bench=$builddir/bench/bench_meta
-if [ ! -x "$bench" ]; then
-	echo "run.sh: $bench not built (run 'make bench' in $builddir)" >&2
-	exit 1
-fi
-# The peer of the hashing figures; without it there is nothing to compare.
-if ! command -v sha256sum >/dev/null 2>&1; then
-	echo "run.sh: sha256sum not found (Debian package: coreutils)" >&2
-	exit 1
+if [ -z "$only" ] || [ "$only" = meta ]; then
+	if [ ! -x "$bench" ]; then
+		echo "run.sh: $bench not built (run 'make bench' in" \
+			"$builddir)" >&2
+		exit 1
+	fi
+	# The peer of the hashing figures; without it there is nothing to
+	# compare.
+	if ! command -v sha256sum >/dev/null 2>&1; then
+		echo "run.sh: sha256sum not found (Debian package:" \
+			"coreutils)" >&2
+		exit 1
+	fi
 fi
 
 # The value of "NAME = value" in the build's Makefile, which holds what
@@ -92,7 +100,8 @@ esac
 echo "peer:       $(sha256sum --version 2>/dev/null | head -n 1)"
 echo "args:       BENCH_ARGS=${BENCH_ARGS:-(defaults)}," \
 	"BENCH_CLIENT_ARGS=${BENCH_CLIENT_ARGS:-(defaults)}," \
-	"BENCH_SIGN_ARGS=${BENCH_SIGN_ARGS:-(defaults)}"
+	"BENCH_SIGN_ARGS=${BENCH_SIGN_ARGS:-(defaults)}," \
+	"BENCH_HTTP_ARGS=${BENCH_HTTP_ARGS:-(defaults)}"
 echo
 
 # The arguments are split into words on purpose, but never globbed.
@@ -111,5 +120,11 @@ if [ -z "$only" ] || [ "$only" = sign ]; then
 	# shellcheck disable=SC2086
 	sh "$here/sign.sh" "$builddir" \
 		${BENCH_SIGN_ARGS:-} || exit $?
+fi
+if [ -z "$only" ] || [ "$only" = http ]; then
+	[ -n "$only" ] || echo
+	# shellcheck disable=SC2086
+	sh "$here/http.sh" "$builddir" \
+		${BENCH_HTTP_ARGS:-} || exit $?
 fi
 exit 0

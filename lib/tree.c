@@ -529,7 +529,8 @@ ferry_tree_target_path_ok(const char *path, struct ferry_error *err)
 			    "target path \"%s\": %s", path, n == 0 ?
 			    "empty component (or a leading slash)" :
 			    "a component starts with '.' (cannot be served)");
-		if (n > NAME_MAX - 130)
+		/* Room for 128 hex digits, a dot, and a temporary's suffix. */
+		if (n > NAME_MAX - 155)
 			return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
 			    "target path \"%s\": a component is too long",
 			    path);

@@ -74,7 +74,9 @@ void ferry_tree_abort(struct ferry_tree *t);
 /*
  * Whether a target path can be stored and served: relative, no empty,
  * "." or ".." component, no component starting with '.', no control
- * bytes or backslashes, at most 1,024 bytes.  0, or FERRY_ERR_INVALID_ARG
+ * bytes or backslashes, at most 1,024 bytes, no component over 100
+ * bytes (the stored name adds a digest of up to 128 digits).  0, or
+ * FERRY_ERR_INVALID_ARG
  * with the reason.
  */
 int ferry_tree_target_path_ok(const char *path, struct ferry_error *err);

@@ -44,7 +44,8 @@ async function check(what, fn) {
 
 function usage() {
   console.error('usage: node verify-sign.mjs check METADIR\n'
-    + '       node verify-sign.mjs fetch --repo DIR --cache DIR [--seed ROOTFILE]'
+    + '       node verify-sign.mjs fetch (--repo DIR | --url http://127.0.0.1:PORT)\n'
+    + '           --cache DIR [--seed ROOTFILE]'
     + ' --root-version N [PATH=FILE]...');
   process.exit(2);
 }
@@ -239,7 +240,7 @@ async function fetchWithUpdater(argv) {
   const opt = { wanted: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (['--repo', '--cache', '--seed', '--root-version'].includes(a)) {
+    if (['--repo', '--url', '--cache', '--seed', '--root-version'].includes(a)) {
       if (i + 1 >= argv.length) usage();
       opt[a.slice(2)] = argv[++i];
     } else if (/^[^-].*=./.test(a)) {
@@ -249,7 +250,8 @@ async function fetchWithUpdater(argv) {
       usage();
     }
   }
-  if (!opt.repo || !opt.cache || !/^[1-9][0-9]*$/.test(opt['root-version'] ?? '')) usage();
+  if ((!opt.repo && !opt.url) || !opt.cache
+      || !/^[1-9][0-9]*$/.test(opt['root-version'] ?? '')) usage();
   const wantRoot = Number(opt['root-version']);
 
   const requests = [];
@@ -273,8 +275,13 @@ async function fetchWithUpdater(argv) {
     }
     requests.push(`${status} ${url.pathname}`);
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const baseUrl = `http://127.0.0.1:${server.address().port}`;
+  // --url: a server already running (ferry-repod), only on loopback.
+  if (opt.url) {
+    if (!/^http:\/\/(127\.0\.0\.1|\[::1\]):[0-9]+$/.test(opt.url)) usage();
+  } else {
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  }
+  const baseUrl = opt.url ?? `http://127.0.0.1:${server.address().port}`;
   try {
     const downloadDir = path.join(opt.cache, 'download');
     fs.mkdirSync(opt.cache, { recursive: true });
@@ -316,7 +323,7 @@ async function fetchWithUpdater(argv) {
       });
     }
   } finally {
-    server.close();
+    if (!opt.url) server.close();
     // What the client asked for explains a layout mismatch better than
     // the Updater's error alone.
     if (failures > 0) console.log(`requests:\n  ${requests.join('\n  ')}`);
