@@ -175,7 +175,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 struct ferry_catalog {
 	sqlite3 *db;
 	char *path;
-	int in_tx;		/* ferry_catalog_begin() opened a transaction */
+	int in_tx;		/* ferry_catalog_begin() opened one */
 	sqlite3_stmt *st[ST__COUNT];
 	char *live;		/* the strings of the last _get_live() */
 };
@@ -259,7 +259,7 @@ stmt_done(sqlite3_stmt *st)
 	(void)sqlite3_clear_bindings(st);
 }
 
-/* The string stays the caller's until the statement is reset. */
+/* Not copied: each caller steps and resets before s can go away. */
 static int
 bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -359,7 +359,9 @@ tx_commit(struct ferry_catalog *c, struct ferry_error *err)
  * or inside the caller's a savepoint, so that a failure half-way undoes
  * this change and leaves the caller's transaction as it was.  op_end()
  * keeps the change when r is 0 and undoes it otherwise; it returns r, or
- * the failure to commit.
+ * the failure to commit.  IMMEDIATE, because a transaction that reads
+ * and then writes fails at once, whatever the busy timeout, when another
+ * connection wrote in between; this one waits for the lock up front.
  */
 static int
 op_begin(struct ferry_catalog *c, struct ferry_error *err)
@@ -463,36 +465,6 @@ fsync_dir_of(const char *path)
 }
 
 /*
- * SQLite takes a file shorter than a page for an empty database, and
- * would make a catalog of a small file that is nothing of the kind: a
- * file that is there and not empty must begin as SQLite files do.  (An
- * empty one may be a catalog whose first pages are still in the WAL.)
- * Whatever cannot be opened here is left to SQLite to report.
- */
-static int
-check_magic(const char *path, struct ferry_error *err)
-{
-	static const char magic[16] = "SQLite format 3";
-	char buf[sizeof(magic)];
-	struct stat st;
-	ssize_t n = -1;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
-	    O_NONBLOCK);
-	if (fd == -1)
-		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		n = pread(fd, buf, sizeof(buf), 0);
-	(void)close(fd);
-	if (n != -1 && (n != (ssize_t)sizeof(buf) ||
-	    memcmp(buf, magic, sizeof(magic)) != 0))
-		return ferry_error_set(err, FERRY_ERR_DATABASE,
-		    "%s: not a Ferry catalog (not an SQLite file)", path);
-	return 0;
-}
-
-/*
  * Create the file if it is not there, mode 0600 whatever the umask: the
  * catalog says who published what, and the WAL and shared-memory files
  * SQLite puts beside it take its mode.  Its name is made durable now, as
@@ -506,10 +478,10 @@ create_file(const char *path, struct ferry_error *err)
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW |
 	    O_NOCTTY, 0600);
 	if (fd == -1 && errno == EEXIST)
-		return check_magic(path, err);
+		return 0;
 	if (fd == -1)
-		return ferry_error_set(err, FERRY_ERR_IO, "%s: cannot create: %s",
-		    path, strerror(errno));
+		return ferry_error_set(err, FERRY_ERR_IO,
+		    "%s: cannot create: %s", path, strerror(errno));
 	if (fchmod(fd, 0600) == -1 || fsync(fd) == -1 ||
 	    fsync_dir_of(path) == -1) {
 		saved = errno;
@@ -978,7 +950,7 @@ ferry_catalog_pub_set_status(struct ferry_catalog *c, int64_t id,
 
 /* The state of the live publication, 0 when none is. */
 static int
-live_state(struct ferry_catalog *c, int64_t *state, struct ferry_error *err)
+current_state(struct ferry_catalog *c, int64_t *state, struct ferry_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r;
@@ -1014,22 +986,23 @@ pending_of(struct ferry_catalog *c, int64_t state, int64_t *id,
 }
 
 int
-ferry_catalog_reconcile(struct ferry_catalog *c, int64_t live, int *fixed,
-    struct ferry_error *err)
+ferry_catalog_reconcile(struct ferry_catalog *c, int64_t live_state,
+    int *fixed, struct ferry_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t cur = 0, id = 0;
 	int r, n = 0;
 
-	if (c == NULL || live < 0)
+	if (c == NULL || live_state < 0)
 		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
 		    "ferry_catalog_reconcile: bad argument");
 	if ((r = op_begin(c, err)) != 0)
 		return r;
-	if (live > 0) {
-		if ((r = live_state(c, &cur, err)) != 0)
+	if (live_state > 0) {
+		if ((r = current_state(c, &cur, err)) != 0)
 			goto out;
-		if (cur != live && ((r = pending_of(c, live, &id, err)) != 0 ||
+		if (cur != live_state &&
+		    ((r = pending_of(c, live_state, &id, err)) != 0 ||
 		    (id != 0 && (r = promote(c, id, &n, err)) != 0)))
 			goto out;
 	}
@@ -1053,8 +1026,8 @@ pub_own_strings(struct ferry_catalog *c, struct ferry_catalog_pub *p,
 	char *b;
 
 	if ((b = malloc(lk + la + lb)) == NULL)
-		return ferry_error_set(err, FERRY_ERR_NOMEM, "%s: out of memory",
-		    c->path);
+		return ferry_error_set(err, FERRY_ERR_NOMEM,
+		    "%s: out of memory", c->path);
 	memcpy(b, p->kind, lk);
 	memcpy(b + lk, p->actor, la);
 	p->kind = b;
@@ -1348,7 +1321,7 @@ ferry_catalog_audit_foreach(struct ferry_catalog *c, unsigned limit,
 		memset(&e, 0, sizeof(e));
 		e.id = sqlite3_column_int64(st, 0);
 		e.when = sqlite3_column_int64(st, 1);
-		e.pub = sqlite3_column_int64(st, 4);	/* NULL reads as 0 */
+		e.pub = sqlite3_column_int64(st, 4);	/* NULL: 0 */
 		if ((r = col_text(c, st, 2, &e.actor, err)) != 0 ||
 		    (r = col_text(c, st, 3, &e.action, err)) != 0 ||
 		    (r = col_text(c, st, 5, &e.detail, err)) != 0)

@@ -47,9 +47,9 @@ void ferry_catalog_close(struct ferry_catalog *c);
  * (BEGIN IMMEDIATE), waiting for another writer up to the busy timeout;
  * transactions do not nest.  When commit fails nothing is committed and
  * no transaction remains open.  When SQLite itself rolled the transaction
- * back after a failure (a full disk), every change is refused until the
- * caller rolls back, so that nothing is committed piecemeal.  rollback
- * accepts a catalog with no transaction.
+ * back after a failure (a full disk), every change is refused, and commit
+ * fails, until the caller rolls back: nothing is committed piecemeal.
+ * rollback accepts a catalog with no transaction.
  */
 int ferry_catalog_begin(struct ferry_catalog *c, struct ferry_error *err);
 int ferry_catalog_commit(struct ferry_catalog *c, struct ferry_error *err);

@@ -214,7 +214,10 @@ set_text(struct repod_config *c, const struct key *k, const char *v,
 	switch (k->kind) {
 	case K_PATH:
 	case K_STR:
-		copy = k->kind == K_PATH ? join(c->dir, v) : strdup(v);
+		/* Paths in the file are relative to DIR, on the command
+		 * line to the working directory. */
+		copy = k->kind == K_PATH && strcmp(where, "--") != 0 ?
+		    join(c->dir, v) : strdup(v);
 		if (copy == NULL)
 			return FERRY_ERR_NOMEM;
 		slot = (char **)(base + k->off);

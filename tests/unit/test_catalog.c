@@ -30,16 +30,19 @@
 /* What lib/catalog.c writes in PRAGMA application_id: "Fery". */
 #define APPID	0x46657279
 
-#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define SHA_B "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define SHA_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define SHA_A \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B \
+	"0123456789abcdef0123456789abcdef" "0123456789abcdef0123456789abcdef"
+#define SHA_C \
+	"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
 #define T0	1700000000
 
 struct fx {
 	char dir[256];
 	char path[512];		/* DIR/catalog.db, not created */
-	char shm[256];		/* a directory on tmpfs, when one was made */
+	char shm[256];		/* a tmpfs directory, if one was made */
 };
 
 /* ---- the allocator hook: SQLite fails its Nth allocation ---- */
@@ -242,7 +245,7 @@ raw_exec(const char *path, const char *sql)
 /* What pub_foreach reported. */
 struct seen {
 	int n;
-	int stop_at;		/* return 7 from the call numbered this; 0 */
+	int stop_at;		/* the call that returns 7; 0: none */
 	int64_t id[32];
 	int64_t state[32];
 	enum ferry_catalog_status status[32];
@@ -448,6 +451,17 @@ test_refuse_foreign_sqlite(void **state)
 	open_fails(f->path, FERRY_ERR_DATABASE, &err);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(raw_int(f->path, "PRAGMA application_id"), 7);
+
+	/* A schema version of ours, but not our application id. */
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(raw_exec(f->path, "PRAGMA user_version = 1;"
+	    "CREATE TABLE publications (id INTEGER PRIMARY KEY);"), SQLITE_OK);
+	open_fails(f->path, FERRY_ERR_DATABASE, &err);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(raw_exec(f->path, "PRAGMA application_id = 1"),
+	    SQLITE_OK);
+	open_fails(f->path, FERRY_ERR_DATABASE, &err);
+	assert_string_equal(err.msg, want);
 }
 
 static void
@@ -472,7 +486,7 @@ test_refuse_not_sqlite(void **state)
 	fclose(fp);
 	assert_memory_equal(back, text, sizeof(text));
 
-	/* Shorter than a page, which SQLite alone would take for empty. */
+	/* Shorter than a page. */
 	unit_put_file(f->path, "not sqlite", 10);
 	open_fails(f->path, FERRY_ERR_DATABASE, &err);
 	assert_memory_equal(err.msg, want, strlen(want));
@@ -1330,6 +1344,94 @@ test_commit(void **state)
 	ferry_catalog_close(c);
 }
 
+/*
+ * When SQLite rolls the caller's transaction back by itself (a full disk;
+ * here a trigger's RAISE(ROLLBACK)), nothing more may be committed
+ * piecemeal until the caller rolls back.
+ */
+static void
+test_tx_rolled_back_by_sqlite(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_catalog *c = open_ok(f->path);
+	struct ferry_catalog_pub p;
+	struct ferry_error err;
+	int64_t a, b;
+
+	memset(&err, 0, sizeof(err));
+	a = add_pub(c, 1);
+	assert_int_equal(raw_exec(f->path, "CREATE TRIGGER boom BEFORE INSERT "
+	    "ON signings WHEN NEW.keyid = 'boom' "
+	    "BEGIN SELECT RAISE(ROLLBACK, 'boom'); END;"), SQLITE_OK);
+	assert_int_equal(ferry_catalog_begin(c, &err), 0);
+	b = add_pub(c, 2);
+	assert_true(ferry_catalog_signing_add(c, b, "timestamp", 1, "boom",
+	    T0, &err) < 0);
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_catalog_audit(c, T0, "x", "y", 0, NULL, &err),
+	    FERRY_ERR_DATABASE);
+	assert_non_null(strstr(err.msg, "rolled back"));
+	pub_init(&p, 3, "init");
+	assert_int_equal(ferry_catalog_pub_add(c, &p, NULL),
+	    FERRY_ERR_DATABASE);
+	assert_int_equal(ferry_catalog_pub_live(c, a, NULL),
+	    FERRY_ERR_DATABASE);
+	assert_int_equal(ferry_catalog_reconcile(c, 1, NULL, NULL),
+	    FERRY_ERR_DATABASE);
+	assert_int_equal(ferry_catalog_commit(c, NULL), FERRY_ERR_DATABASE);
+	/* The failed commit closed the transaction: changes work again. */
+	assert_int_equal(ferry_catalog_audit(c, T0, "x", "after", 0, NULL,
+	    &err), 0);
+	ferry_catalog_close(c);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM publications"),
+	    1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM audit"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM publications "
+	    "WHERE status = 'pending'"), 1);
+}
+
+/*
+ * A change of several statements that fails half-way is undone whole,
+ * alone or inside the caller's transaction, which goes on.  Here a
+ * trigger refuses the second statement of pub_live, after the first has
+ * superseded the live publication.
+ */
+static void
+test_op_undone_half_way(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_catalog *c = open_ok(f->path);
+	struct ferry_error err;
+	int64_t a, b, d;
+
+	memset(&err, 0, sizeof(err));
+	a = add_pub(c, 1);
+	live_ok(c, a);
+	b = add_pub(c, 2);
+	assert_int_equal(raw_exec(f->path, "CREATE TRIGGER no_two "
+	    "BEFORE UPDATE OF status ON publications "
+	    "WHEN NEW.status = 'live' AND NEW.state = 2 "
+	    "BEGIN SELECT RAISE(ABORT, 'not state 2'); END;"), SQLITE_OK);
+	assert_int_equal(ferry_catalog_pub_live(c, b, &err),
+	    FERRY_ERR_INVALID_ARG);
+	assert_non_null(strstr(err.msg, "not state 2"));
+	assert_int_equal(live_id(c), a);
+
+	assert_int_equal(ferry_catalog_begin(c, NULL), 0);
+	d = add_pub(c, 3);
+	assert_int_equal(ferry_catalog_pub_live(c, b, NULL),
+	    FERRY_ERR_INVALID_ARG);
+	assert_int_equal(live_id(c), a);
+	assert_int_equal(status_of(c, a), FERRY_CATALOG_LIVE);
+	live_ok(c, d);
+	assert_int_equal(ferry_catalog_commit(c, NULL), 0);
+	ferry_catalog_close(c);
+	assert_int_equal(raw_int(f->path, "SELECT id FROM publications "
+	    "WHERE status = 'live'"), d);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM publications "
+	    "WHERE status = 'superseded'"), 1);
+}
+
 /* ---- two connections ---- */
 
 struct snapshot_walk {
@@ -1359,6 +1461,7 @@ test_two_connections(void **state)
 	struct ferry_error err;
 	struct snapshot_walk w;
 	struct seen s;
+	sqlite3 *raw;
 	int64_t a, b;
 	double t;
 
@@ -1369,6 +1472,12 @@ test_two_connections(void **state)
 
 	/* c1 writes in a transaction; c2 reads, without waiting. */
 	assert_int_equal(ferry_catalog_begin(c1, &err), 0);
+	/* begin took the write lock at once: no other writer gets it. */
+	raw = raw_open(f->path);
+	(void)sqlite3_busy_timeout(raw, 0);
+	assert_int_equal(sqlite3_exec(raw, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_BUSY);
+	sqlite3_close(raw);
 	b = add_pub(c1, 2);
 	live_ok(c1, b);
 	t = now();
@@ -1598,6 +1707,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_rolled_back_by_sqlite,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_op_undone_half_way, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_two_connections, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_writer_waits, setup,
