@@ -686,7 +686,8 @@ repo_free(struct repo *r)
 
 /* Fetch limits for tests: short, but sane for loopback. */
 #define REPO_HTTP_MIN_SPEED 1024	/* bytes/s ... */
-#define REPO_HTTP_LOW_SPEED_TIME 2	/* ... for this many seconds */
+#define REPO_HTTP_LOW_SPEED_TIME 4	/* ... for this many seconds; 2 was
+					   too short for a loaded machine */
 #define REPO_HTTP_TOTAL_TIMEOUT 20
 #define REPO_HTTP_CONNECT_TIMEOUT 5
 

@@ -1076,9 +1076,35 @@ test_target_put_two_hashes(void **state)
 	    &err), FERRY_ERR_META_FIELD);
 	json_decref(other);
 
-	/* A target at the top of targets/, and an empty one. */
+	json_decref(h256);
+	json_decref(h);
+	ferry_tree_close(t);
+}
+
+/* Targets at the top of targets/, empty ones, and one stored twice. */
+static void
+test_target_put_top_empty_again(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	struct ferry_tree *t = open_tree(f);
+	json_t *h = json_pack("{s:s, s:s}", "sha256", HELLO_SHA256,
+	    "sha512", HELLO_SHA512), *h256, *other;
+	char p[512], q[512], dir[512];
+	int fd;
+
+	assert_non_null(h);
+	h256 = json_pack("{s:s}", "sha256", HELLO_SHA256);
+	assert_non_null(h256);
+	tpath(f, "targets/apps/" HELLO_SHA256 ".hello.txt", p, sizeof(p));
+	tpath(f, "targets/apps/" HELLO_SHA512 ".hello.txt", q, sizeof(q));
+	tpath(f, "targets", dir, sizeof(dir));
 	begin(t);
-	link_(t, "root.json");
+	put(t, "root.json", "{}");
+	fd = source_fd(f, HELLO, 6);
+	assert_int_equal(ferry_tree_target_put(t, "apps/hello.txt", h, 6, fd,
+	    &err), 0);
+	close(fd);
 	fd = source_fd(f, HELLO, 6);
 	assert_int_equal(ferry_tree_target_put(t, "top.txt", h256, 6, fd,
 	    &err), 0);
@@ -1088,7 +1114,7 @@ test_target_put_two_hashes(void **state)
 	assert_int_equal(ferry_tree_target_put(t, "a/b/c/empty", other, 0, fd,
 	    &err), 0);
 	close(fd);
-	switch_(t, TS2);
+	switch_(t, TS1);
 	assert_files_under(dir, HELLO_SHA256 ".top.txt a/b/c/"
 	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	    ".empty apps/" HELLO_SHA256 ".hello.txt "
@@ -1104,7 +1130,7 @@ test_target_put_two_hashes(void **state)
 	assert_int_equal(ferry_tree_target_put(t, "apps/hello.txt", h, 6, fd,
 	    &err), 0);
 	close(fd);
-	switch_(t, TS3);
+	switch_(t, TS2);
 	/*
 	 * Both names still hold the image.  (They need not share an inode
 	 * any more: the first name is replaced by the new copy and the
@@ -1118,6 +1144,8 @@ test_target_put_two_hashes(void **state)
 	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	    ".empty apps/" HELLO_SHA256 ".hello.txt "
 	    "apps/" HELLO_SHA512 ".hello.txt");
+	assert_int_equal(ferry_tree_target_has(t, "apps/hello.txt", h, 6,
+	    &err), 1);
 
 	json_decref(other);
 	json_decref(h256);
@@ -1193,26 +1221,6 @@ test_target_put_refuses_mismatch(void **state)
 	assert_non_null(strstr(err.msg, "sha512"));
 	assert_files_under(dir, "");
 
-	/* Unusable hashes are refused before anything is read. */
-	json_decref(wrong);
-	wrong = json_pack("{s:s}", "md5", "d41d8cd98f00b204e9800998ecf8427e");
-	fd = source_fd(f, HELLO, 6);
-	assert_int_equal(ferry_tree_target_put(t, "apps/x.txt", wrong, 6, fd,
-	    &err), FERRY_ERR_HASH_UNSUPPORTED);
-	json_decref(wrong);
-	wrong = json_pack("{s:s}", "sha256", "5891B5B522D5DF086D0FF0B110FBD9D2"
-	    "1BB4FC7163AF34D08286A2E846F6BE03");
-	assert_int_equal(ferry_tree_target_put(t, "apps/x.txt", wrong, 6, fd,
-	    &err), FERRY_ERR_META_FIELD);
-	json_decref(wrong);
-	wrong = json_object();
-	assert_int_equal(ferry_tree_target_put(t, "apps/x.txt", wrong, 6, fd,
-	    &err), FERRY_ERR_META_FIELD);
-	assert_int_equal(ferry_tree_target_put(t, "../x.txt", h, 6, fd,
-	    &err), FERRY_ERR_INVALID_ARG);
-	close(fd);
-	assert_files_under(dir, "");
-
 	/* A good one after all that: only its own two names appear. */
 	fd = source_fd(f, HELLO, 6);
 	assert_int_equal(ferry_tree_target_put(t, "apps/good.txt", h, 6, fd,
@@ -1238,6 +1246,51 @@ test_target_put_refuses_mismatch(void **state)
 
 	json_decref(wrong);
 	json_decref(half);
+	json_decref(h);
+	ferry_tree_close(t);
+}
+
+/* Unusable hashes and paths are refused before anything is read. */
+static void
+test_target_put_refuses_unusable(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	struct ferry_tree *t = open_tree(f);
+	json_t *h = hashes_of(HELLO, 6, 1), *wrong;
+	char dir[512];
+	int fd;
+
+	tpath(f, "targets", dir, sizeof(dir));
+	begin(t);
+	put(t, "root.json", "{}");
+	wrong = json_pack("{s:s}", "md5", "d41d8cd98f00b204e9800998ecf8427e");
+	fd = source_fd(f, HELLO, 6);
+	assert_int_equal(ferry_tree_target_put(t, "apps/x.txt", wrong, 6, fd,
+	    &err), FERRY_ERR_HASH_UNSUPPORTED);
+	json_decref(wrong);
+	wrong = json_pack("{s:s}", "sha256", "5891B5B522D5DF086D0FF0B110FBD9D2"
+	    "1BB4FC7163AF34D08286A2E846F6BE03");
+	assert_int_equal(ferry_tree_target_put(t, "apps/x.txt", wrong, 6, fd,
+	    &err), FERRY_ERR_META_FIELD);
+	json_decref(wrong);
+	wrong = json_object();
+	assert_int_equal(ferry_tree_target_put(t, "apps/x.txt", wrong, 6, fd,
+	    &err), FERRY_ERR_META_FIELD);
+	assert_int_equal(ferry_tree_target_put(t, "apps/x.txt", NULL, 6, fd,
+	    &err), FERRY_ERR_META_FIELD);
+	assert_int_equal(ferry_tree_target_put(t, "../x.txt", h, 6, fd,
+	    &err), FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_tree_target_put(t, "apps/.x.txt", h, 6, fd,
+	    &err), FERRY_ERR_INVALID_ARG);
+	/* Nothing was read: the image is all there for the next try. */
+	assert_int_equal(ferry_tree_target_put(t, "apps/x.txt", h, 6, fd,
+	    &err), 0);
+	close(fd);
+	switch_(t, TS1);
+	assert_files_under(dir, "apps/" HELLO_SHA256 ".x.txt "
+	    "apps/" HELLO_SHA512 ".x.txt");
+	json_decref(wrong);
 	json_decref(h);
 	ferry_tree_close(t);
 }
@@ -1287,12 +1340,12 @@ test_target_put_longest_component(void **state)
 		{ "sha512", "sha256" },	/* sha512 listed first */
 	};
 	struct fx *f = *state;
-	char n125[126], want[600], why[700], failed[2100] = "";
+	char longest[101], want[600], why[700], failed[2100] = "";
 	json_t *h;
 	size_t i, j;
 
-	memset(n125, 'n', 100);
-	n125[100] = '\0';
+	memset(longest, 'n', 100);
+	longest[100] = '\0';
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		h = json_object();
 		assert_non_null(h);
@@ -1301,10 +1354,10 @@ test_target_put_longest_component(void **state)
 			    json_string(strcmp(order[i][j], "sha256") == 0 ?
 			    HELLO_SHA256 : HELLO_SHA512)), 0);
 		if (order[i][1] == NULL)
-			snprintf(want, sizeof(want), HELLO_SHA512 ".%s", n125);
+			snprintf(want, sizeof(want), HELLO_SHA512 ".%s", longest);
 		else
 			snprintf(want, sizeof(want), HELLO_SHA256 ".%s/"
-			    HELLO_SHA512 ".%s", n125, n125);
+			    HELLO_SHA512 ".%s", longest, longest);
 		if (check_longest_component(f, h, want, why, sizeof(why)) != 0)
 			snprintf(failed + strlen(failed), sizeof(failed) -
 			    strlen(failed), "\n  hashes %s%s%s: %.300s",
@@ -1513,7 +1566,9 @@ main(void)
 		T(test_lock_other_process),
 		T(test_target_path_ok),
 		T(test_target_put_two_hashes),
+		T(test_target_put_top_empty_again),
 		T(test_target_put_refuses_mismatch),
+		T(test_target_put_refuses_unusable),
 		T(test_target_put_longest_component),
 		T(test_states_oldest_first),
 		T(test_state_remove),

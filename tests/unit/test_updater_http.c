@@ -17,7 +17,7 @@
  * and no temporary file beside it.
  *
  * The fetch limits are repo.h's short ones (less than 1024 bytes/s for
- * 2 s aborts a transfer), so the slow-retrieval tests end in seconds.
+ * 4 s aborts a transfer), so the slow-retrieval tests end in seconds.
  */
 #include "config.h"
 
