@@ -79,6 +79,7 @@ struct serve_args {
 	const char **keys, **vals;	/* flags mirroring config keys */
 	size_t nflags;
 	int passphrase_fd;
+	int keys_given;		/* --passphrase-fd or --credentials */
 };
 
 /* What the supervisor hands to each HTTP process it forks. */
@@ -126,6 +127,7 @@ parse_args(int argc, char **argv, struct serve_args *a)
 			if (keyed[i].opt == c)
 				break;
 		if (i < sizeof(keyed) / sizeof(keyed[0])) {
+			a->keys_given |= c == 'P';
 			a->keys[a->nflags] = keyed[i].key;
 			a->vals[a->nflags++] = c == 'A' ? "1" : optarg;
 			continue;
@@ -144,6 +146,7 @@ parse_args(int argc, char **argv, struct serve_args *a)
 			if ((a->passphrase_fd = repod_parse_fd("--passphrase-fd",
 			    optarg)) < 0)
 				return 2;
+			a->keys_given = 1;
 			break;
 		case 'h':
 			fputs(serve_usage, stdout);
@@ -629,10 +632,7 @@ cmd_serve(int argc, char **argv)
 		rc = r;
 		goto out;
 	}
-	for (i = 0; i < a.nflags; i++)
-		if (a.mirror != NULL && strcmp(a.keys[i], "credentials") == 0)
-			a.passphrase_fd = INT32_MAX;
-	if (a.mirror != NULL && a.passphrase_fd >= 0) {
+	if (a.mirror != NULL && a.keys_given) {
 		rc = 2;
 		repod_failf("serve: --mirror uses no keys: no --passphrase-fd "
 		    "or --credentials");

@@ -6,10 +6,10 @@
  * A request takes no lock of ours: counters are relaxed atomics, and
  * the one mutex on the way (the list of connections for the deadline on
  * request heads) is taken once when a connection opens and once when it
- * closes.  Per request, the allocations are libmicrohttpd's response
- * and its header copies; a small body is read into memory and leaves in
- * one writev() with the head, a larger one with sendfile() from the
- * file's own descriptor.
+ * closes.  Per request, the allocations are libmicrohttpd's response,
+ * its header copies and a small body's buffer: a small body is read
+ * into memory and leaves in one writev() with the head, a larger one
+ * with sendfile() from the file's own descriptor.
  */
 #include "config.h"
 
@@ -95,7 +95,7 @@ struct repod_http {
 		struct MHD_Response *r;
 		unsigned status;
 		size_t len;
-	} shared[4];		/* 404, 405, 500, 503, made once */
+	} shared[5];		/* shared_def[], made once */
 	struct stats st;
 	_Atomic int64_t log_sec;	/* second of the last warning */
 
@@ -466,19 +466,83 @@ content_type(const char *rel)
 	return "application/octet-stream";
 }
 
-/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); 0 or -1. */
-static int
-http_date(const char *s, time_t *out)
-{
-	struct tm tm;
-	const char *end;
+/*
+ * HTTP dates, IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT"), both
+ * ways by the civil-calendar arithmetic of H. Hinnant's
+ * days_from_civil(): gmtime_r(), strftime() and timegm() would take
+ * glibc's time zone lock, which every thread would share, at every
+ * request.
+ */
+static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char wdays[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon",
+    "Tue", "Wed" };	/* from 1970-01-01, a Thursday */
 
-	memset(&tm, 0, sizeof(tm));
-	/* The C locale: the program never calls setlocale(). */
-	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (end == NULL || *end != '\0')
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void
+format_date(int64_t t, char *out, size_t outlen)
+{
+	int64_t days, z, era, y;
+	unsigned doe, yoe, doy, mp, d, m, secs;
+
+	days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	secs = (unsigned)(t - days * 86400);
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = (int64_t)yoe + era * 400 + (m <= 2);
+	snprintf(out, outlen, "%s, %02u %s %04lld %02u:%02u:%02u GMT",
+	    wdays[((days % 7) + 7) % 7], d, months[m - 1], (long long)y,
+	    secs / 3600, secs / 60 % 60, secs % 60);
+}
+
+/* Two digits at s, or -1. */
+static int
+digits2(const char *s)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
 		return -1;
-	*out = timegm(&tm);
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* An IMF-fixdate; 0 or -1 (other forms are ignored, as RFC 9110 allows). */
+static int
+http_date(const char *s, int64_t *out)
+{
+	int d, m, yh, yl, hh, mm, ss;
+
+	if (strlen(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' ||
+	    s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':' ||
+	    strcmp(s + 25, " GMT") != 0)
+		return -1;
+	for (m = 0; m < 12 && strncmp(s + 8, months[m], 3) != 0; m++)
+		;
+	if (m == 12 || (d = digits2(s + 5)) < 1 || d > 31 ||
+	    (yh = digits2(s + 12)) < 0 || (yl = digits2(s + 14)) < 0 ||
+	    (hh = digits2(s + 17)) < 0 || hh > 23 ||
+	    (mm = digits2(s + 20)) < 0 || mm > 59 ||
+	    (ss = digits2(s + 23)) < 0 || ss > 60)
+		return -1;
+	*out = days_from_civil(yh * 100 + yl, (unsigned)m + 1,
+	    (unsigned)d) * 86400 + hh * 3600 + mm * 60 + ss;
 	return 0;
 }
 
@@ -513,7 +577,7 @@ static int
 not_modified(struct MHD_Connection *mc, const struct file_req *f)
 {
 	const char *v;
-	time_t t;
+	int64_t t;
 
 	v = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -584,7 +648,7 @@ static int
 if_range_holds(struct MHD_Connection *mc, const struct file_req *f)
 {
 	const char *v;
-	time_t t;
+	int64_t t;
 
 	v = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_RANGE);
@@ -648,6 +712,7 @@ static const struct {
 } shared_def[] = {
 	{ MHD_HTTP_NOT_FOUND, "not found\n", NULL },
 	{ MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "GET, HEAD" },
+	{ MHD_HTTP_CONTENT_TOO_LARGE, "no body expected\n", NULL },
 	{ MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", NULL },
 	{ MHD_HTTP_SERVICE_UNAVAILABLE, "service unavailable\n", NULL },
 };
@@ -690,13 +755,14 @@ static enum MHD_Result
 queue_shared(struct repod_http *h, struct MHD_Connection *mc,
     unsigned status, int head, const char *method, const char *url)
 {
+	const size_t n = sizeof(h->shared) / sizeof(h->shared[0]);
 	size_t i;
 
-	for (i = 0; i < sizeof(h->shared) / sizeof(h->shared[0]); i++)
-		if (h->shared[i].status == status)
-			break;
-	if (i == sizeof(h->shared) / sizeof(h->shared[0]))
-		i = 2;	/* 500 */
+	for (i = 0; i < n && h->shared[i].status != status; i++)
+		;
+	if (i == n)
+		return queue_shared(h, mc, MHD_HTTP_INTERNAL_SERVER_ERROR, head,
+		    method, url);
 	return queue(h, mc, h->shared[i].status, h->shared[i].r,
 	    head ? 0 : h->shared[i].len, method, url);
 }
@@ -731,8 +797,7 @@ open_status(struct repod_http *h, int e)
 static void
 validators(struct file_req *f)
 {
-	struct tm tm;
-	time_t t = f->st.st_mtim.tv_sec;
+	int64_t t = (int64_t)f->st.st_mtim.tv_sec;
 
 	/*
 	 * Strong: files of the tree are replaced, never rewritten in
@@ -744,10 +809,7 @@ validators(struct file_req *f)
 	    PRIx64 ".%08lx\"", (uint64_t)f->st.st_ino,
 	    (uint64_t)f->st.st_size, (uint64_t)t,
 	    (unsigned long)f->st.st_mtim.tv_nsec);
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(f->lastmod, sizeof(f->lastmod),
-	    "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
-		f->lastmod[0] = '\0';
+	format_date(t, f->lastmod, sizeof(f->lastmod));
 }
 
 /* Headers of a file's response; -1 when out of memory. */
@@ -1120,6 +1182,20 @@ serve_status(struct repod_http *h, struct MHD_Connection *mc, int metrics,
 
 /* --- the request handler and the daemons -------------------------------- */
 
+/* Whether the request announces a body (a length other than 0). */
+static int
+has_body(struct MHD_Connection *mc)
+{
+	const char *v;
+
+	if (MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL)
+		return 1;
+	v = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	return v != NULL && strspn(v, "0") != strlen(v);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *mc, const char *url,
     const char *method, const char *version, const char *upload,
@@ -1144,19 +1220,25 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 			    &dl, 0);
 		/*
 		 * Other methods are answered at once, before any body:
-		 * libmicrohttpd then closes the connection rather than
-		 * read a body nobody needs.  GET and HEAD are answered at
-		 * the second call, which keeps the connection alive.
+		 * libmicrohttpd 0.9.75 then closes the connection rather
+		 * than read a body nobody needs.  For that same reason GET
+		 * and HEAD are answered at the second call, which keeps
+		 * the connection alive.
 		 */
 		if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0)
 			return queue_shared(h, mc, MHD_HTTP_METHOD_NOT_ALLOWED,
 			    0, method, url);
+		/*
+		 * Nor is a body read on a GET: trickled slowly, it would
+		 * hold the connection past the deadline on heads.
+		 */
+		if (has_body(mc))
+			return queue_shared(h, mc, MHD_HTTP_CONTENT_TOO_LARGE,
+			    head, method, url);
 		return MHD_YES;
 	}
-	if (*upload_size != 0) {
-		*upload_size = 0;	/* a body on a GET means nothing */
-		return MHD_YES;
-	}
+	if (*upload_size != 0)
+		return MHD_NO;	/* not announced: close the connection */
 	if ((rel = tree_path(url)) != NULL)
 		return serve_file(h, mc, rel, head, method, url);
 	if (strcmp(url, "/metrics") == 0 || strcmp(url, "/health") == 0)
@@ -1164,16 +1246,35 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 	return queue_shared(h, mc, MHD_HTTP_NOT_FOUND, head, method, url);
 }
 
+/*
+ * A daemon on a duplicate of the caller's listening socket, which stays
+ * the caller's: libmicrohttpd closes the socket it is given when it
+ * stops, and on some of its failure paths.  After such a failure the
+ * duplicate may or may not be closed already; it is left alone, since
+ * closing a number that another thread may have reused is worse than
+ * leaking one descriptor in a process that is about to exit.
+ */
 static struct MHD_Daemon *
 start_daemon(struct repod_http *h, const struct repod_http_opts *o, int fd,
     unsigned threads)
 {
+	/* A pool of one thread is no pool, and libmicrohttpd says so. */
+	struct MHD_OptionItem pool[] = {
+		{ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	int dfd;
+
+	if (threads < 2)
+		pool[0].option = MHD_OPTION_END;
+	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return NULL;
 	return MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
 	    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
 	    /* First, or libmicrohttpd logs the options' errors itself. */
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)dfd,
+	    MHD_OPTION_ARRAY, pool,
 	    MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->timeout,
@@ -1185,23 +1286,21 @@ start_daemon(struct repod_http *h, const struct repod_http_opts *o, int fd,
 	    MHD_OPTION_END);
 }
 
-/* Everything but the daemons: locks, shared responses, the sweeper. */
+/*
+ * Everything but the daemons: locks, shared responses, the sweeper.  On
+ * failure, repod_http_stop() undoes whatever was done (the have_ flags).
+ */
 static int
-http_new(const struct repod_http_opts *o, struct repod_http **out,
+http_init(struct repod_http *h, const struct repod_http_opts *o,
     struct ferry_error *err)
 {
-	struct repod_http *h;
 	pthread_condattr_t ca;
 	unsigned hto;
 	int r;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL ||
-	    (h->d = calloc(o->nlisten, sizeof(*h->d))) == NULL) {
-		free(h);
+	if ((h->d = calloc(o->nlisten, sizeof(*h->d))) == NULL)
 		return ferry_error_set(err, FERRY_ERR_NOMEM, "http: %s",
 		    strerror(ENOMEM));
-	}
-	*out = h;	/* repod_http_stop() frees whatever is made */
 	h->root_fd = o->root_fd;
 	h->access_log = o->access_log;
 	hto = o->header_timeout > 0 ? o->header_timeout : o->timeout;
@@ -1241,16 +1340,18 @@ repod_http_start(const struct repod_http_opts *o, struct repod_http **out,
 	unsigned threads = o->threads;
 	long ncpu;
 	size_t i;
-	int fd, r;
+	int fd, e, r;
 
 	if (o->nlisten == 0 || o->max_connections == 0)
 		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
 		    "http: nothing to listen on");
 	/* openat2() is what keeps every path beneath the tree. */
-	if ((fd = open_beneath(o->root_fd, ".")) < 0)
+	if ((fd = open_beneath(o->root_fd, ".")) < 0) {
+		e = errno;
 		return ferry_error_set(err, FERRY_ERR_IO, "http: the tree: %s%s",
-		    strerror(errno), errno == ENOSYS ?
+		    strerror(e), e == ENOSYS ?
 		    " (openat2 needs Linux 5.6 or later)" : "");
+	}
 	(void)close(fd);
 	if (threads == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1259,7 +1360,12 @@ repod_http_start(const struct repod_http_opts *o, struct repod_http **out,
 	/* libmicrohttpd splits the connection limit among the threads. */
 	if (threads > o->max_connections)
 		threads = o->max_connections;
-	if ((r = http_new(o, &h, err)) != 0)
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		r = ferry_error_set(err, FERRY_ERR_NOMEM, "http: %s",
+		    strerror(ENOMEM));
+		goto out;
+	}
+	if ((r = http_init(h, o, err)) != 0)
 		goto out;
 	for (i = 0; i < o->nlisten; i++) {
 		if ((h->d[i] = start_daemon(h, o, o->listen_fds[i],
@@ -1283,18 +1389,20 @@ void
 repod_http_stop(struct repod_http *h)
 {
 	struct timespec nap = { 0, 50 * 1000000L };
+	MHD_socket *lfd;
 	int64_t until;
 	size_t i;
 
 	if (h == NULL)
 		return;
 	/*
-	 * Stop accepting first; the listening sockets stay the caller's
-	 * (a quiesced daemon does not close its listening socket).  Then
-	 * give the requests in flight a moment before dropping them.
+	 * Stop accepting first, then give the requests in flight a moment
+	 * before dropping them.  A quiesced daemon hands its listening
+	 * socket (our duplicate) back instead of closing it.
 	 */
-	for (i = 0; i < h->nd; i++)
-		(void)MHD_quiesce_daemon(h->d[i]);
+	if ((lfd = calloc(h->nd > 0 ? h->nd : 1, sizeof(*lfd))) != NULL)
+		for (i = 0; i < h->nd; i++)
+			lfd[i] = MHD_quiesce_daemon(h->d[i]);
 	until = mono_ms() + STOP_GRACE_MS;
 	while (h->nd > 0 && busy_connections(h) > 0 && mono_ms() < until)
 		(void)nanosleep(&nap, NULL);
@@ -1305,8 +1413,12 @@ repod_http_stop(struct repod_http *h)
 		pthread_mutex_unlock(&h->mu);
 		pthread_join(h->sweeper, NULL);
 	}
-	for (i = 0; i < h->nd; i++)
+	for (i = 0; i < h->nd; i++) {
 		MHD_stop_daemon(h->d[i]);
+		if (lfd != NULL && lfd[i] != MHD_INVALID_SOCKET)
+			(void)close(lfd[i]);
+	}
+	free(lfd);
 	for (i = 0; i < sizeof(h->shared) / sizeof(h->shared[0]); i++)
 		if (h->shared[i].r != NULL)
 			MHD_destroy_response(h->shared[i].r);

@@ -11,10 +11,12 @@ for what curl cannot send or hold.  Every socket has a timeout; only
         A GET whose one header is SIZE bytes; print the status line.
 
     repod_probe.py per-ip PORT N
-        Hold N idle connections, then open one more and send a whole
-        request on it.  Print "extra=STATUS" ("extra=closed" when the
-        server refused it), then "held=K": how many of the N held
-        connections were answered 200 afterwards.
+        Hold N connections, each opened once the one before has had a
+        request answered (so that the server has surely accepted it),
+        then open one more and send a request on it.  Print
+        "extra=STATUS" ("extra=closed" when the server refused it), then
+        "held=K": how many of the N held connections were answered 200
+        again afterwards.
 """
 import socket
 import sys
@@ -23,10 +25,11 @@ TIMEOUT = 10
 
 
 def status_line(s):
-    """The first line the server sends on s, or "closed"."""
+    """The first line of the head the server sends on s (read whole), or
+    "closed"."""
     data = b""
     try:
-        while b"\r\n" not in data:
+        while b"\r\n\r\n" not in data:
             chunk = s.recv(4096)
             if not chunk:
                 break
@@ -61,8 +64,16 @@ def big_header(port, size):
 
 
 def per_ip(port, n):
-    req = b"GET /metadata/timestamp.json HTTP/1.1\r\nHost: x\r\n\r\n"
-    held = [connect(port) for _ in range(n)]
+    # HEAD: the answer is a head only, read whole, and the connection
+    # is ready for the next request.
+    req = b"HEAD /metadata/timestamp.json HTTP/1.1\r\nHost: x\r\n\r\n"
+    held = []
+    for _ in range(n):
+        s = connect(port)
+        s.sendall(req)
+        if not status_line(s).startswith("HTTP/1.1 200"):
+            sys.exit("a held connection was not served")
+        held.append(s)
     extra = connect(port)
     try:
         extra.sendall(req)

@@ -1,8 +1,8 @@
 #!/bin/sh
 # ferry-repod serve --mirror on loopback, checked with curl and raw
 # sockets: statuses and headers (ETag, Last-Modified, Cache-Control,
-# Accept-Ranges, Content-Range), 304, 206, 416, 405, 404; paths that must
-# not map to a file (dot components, ".." raw and percent-encoded, NUL,
+# Accept-Ranges, Content-Range), 304, 206, 416, 405, 413, 404; paths that
+# must not map to a file (dot components, ".." raw and percent-encoded, NUL,
 # directories, FIFOs, symbolic links out of the tree) and links inside it
 # that must; the atomic switch of the metadata link; /metrics and /health
 # for a valid, expired, missing and malformed timestamp; a huge header;
@@ -175,7 +175,8 @@ has_hdr Accept-Ranges bytes; ok
 etag=$(hdr ETag)
 lastmod=$(hdr Last-Modified)
 check "a strong ETag: $etag" matches "$etag" '^"[^"]*"$'
-check "a Last-Modified date: $lastmod" matches "$lastmod" ' GMT$'
+check "Last-Modified is the file's time: $lastmod" [ "$lastmod" = \
+    "$(LC_ALL=C date -u -r "$ts" '+%a, %d %b %Y %H:%M:%S GMT')" ]
 g -I /metadata/timestamp.json; want 200 "HEAD"
 has_hdr Content-Length "$size"; ok
 check "HEAD has no body (curl -I writes only the head)" cmp -s b h
@@ -184,7 +185,8 @@ has_hdr Cache-Control "public, max-age=31536000, immutable"; ok
 check "1.root.json's body" cmp -s b tree/metadata/1.root.json
 g /metadata/root.json; want 200 "root.json"
 has_hdr Cache-Control "public, max-age=30"; ok
-hello=$(cd tree/targets && ls ./*.hello.txt | head -n 1 | sed 's|^\./||')
+hello=$(cd tree/targets && find . -name '*.hello.txt' | head -n 1 |
+    sed 's|^\./||')
 g "/targets/$hello"; want 200 "a target"
 has_hdr Cache-Control "public, max-age=31536000, immutable"; ok
 has_hdr Content-Type application/octet-stream; ok
@@ -260,6 +262,11 @@ for m in POST PUT DELETE OPTIONS PATCH; do
 	has_hdr Allow "GET, HEAD"; ok
 done
 g -X POST -d 'x=1' /metrics; want 405 "POST with a body"
+g -X GET -d 'x=1' /metadata/timestamp.json; want 413 "GET with a body"
+g -X GET -H 'Transfer-Encoding: chunked' -d 'x=1' /metadata/timestamp.json
+want 413 "GET with a chunked body"
+g -X GET -H 'Content-Length: 0' /metadata/timestamp.json
+want 200 "GET with an empty body"
 
 echo "== what is not served"
 for p in / /x /metadata /metadata/ /targets/ /targets/dir /targets/dir/ \
@@ -274,7 +281,8 @@ for p in / /x /metadata /metadata/ /targets/ /targets/dir /targets/dir/ \
 	g "$p"; want 404 "$p"
 	check "$p: nothing of the file" not_in_body 'outside\|top\|root:'
 done
-for req in 'GET ../secret.txt HTTP/1.1' 'GET /metadata/../../outside.txt HTTP/1.1' \
+for req in 'GET ../secret.txt HTTP/1.1' \
+    'GET /metadata/../../outside.txt HTTP/1.1' \
     'GET /targets/../secret.txt HTTP/1.0'; do
 	line=$(printf '%s\r\nHost: x\r\nConnection: close\r\n\r\n' "$req" |
 	    $probe raw "$port")
@@ -385,25 +393,44 @@ g /metrics; want 200 "/metrics after the attack"
 v=$(metric ferry_repod_http_header_timeouts_total)
 check "header timeouts counted ($v)" [ "${v:-0}" -ge 50 ]
 
+echo "== the HTTP process"
+child=$(sed -n 's/.*pid=\([0-9]*\) msg=serving.*/\1/p' log.log | tail -n 1)
+other_pid() { [ -n "$1" ] && [ "$1" != "$main_pid" ]; }
+check "an HTTP process in the log: ${child:-none}" other_pid "$child"
+check "no new privileges" \
+    grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$child/status"
+check "the HTTP process never died by itself" \
+    not_in_log 'the HTTP process died' log.log
+
 if [ "$root" -eq 1 ]; then
 	echo "== privileges"
-	child=$(sed -n 's/.*pid=\([0-9]*\) msg=serving.*/\1/p' log.log | tail -n 1)
-	[ -n "$child" ] && [ "$child" != "$main_pid" ] ||
-	    fail "no HTTP process in the log"
-	ok
-	uids=$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/$child/status" | tr -s '\t ' ' ')
-	gids=$(sed -n 's/^Gid:[[:space:]]*//p' "/proc/$child/status" | tr -s '\t ' ' ')
+	# Beyond stdio, only sockets, libmicrohttpd's epoll and eventfd, and
+	# the tree (/proc/PID/fd of a non-dumpable process needs root).
+	treep=$(cd "$tmp/tree" && pwd -P)
+	for f in /proc/"$child"/fd/*; do
+		case ${f##*/} in 0|1|2) continue ;; esac
+		t=$(readlink "$f") || continue
+		case $t in
+		socket:*|anon_inode:*|"$treep") ok ;;
+		*) fail "the HTTP process holds $t" ;;
+		esac
+	done
+	check "the HTTP process holds the tree" \
+	    [ "$(find /proc/"$child"/fd -lname "$treep" | wc -l)" -eq 1 ]
+	uids=$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/$child/status" |
+	    tr -s '\t ' ' ')
+	gids=$(sed -n 's/^Gid:[[:space:]]*//p' "/proc/$child/status" |
+	    tr -s '\t ' ' ')
 	nobody=$(id -u nobody)
 	check "HTTP process uids $uids" [ "$uids" = "$nobody $nobody $nobody $nobody" ]
-	check "HTTP process gids $gids" [ "$gids" = "$(id -g nobody) $(id -g nobody) $(id -g nobody) $(id -g nobody)" ]
+	ng=$(id -g nobody)
+	check "HTTP process gids $gids" [ "$gids" = "$ng $ng $ng $ng" ]
 	groups=$(sed -n 's/^Groups:[[:space:]]*//p' "/proc/$child/status" |
 	    tr -d ' \t')
 	check "no supplementary groups: $groups" [ -z "$groups" ]
-	check "no new privileges" grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$child/status"
-	check "the supervisor stays root" grep -q '^Uid:[[:space:]]*0[[:space:]]' "/proc/$main_pid/status"
+	check "the supervisor stays root" \
+	    grep -q '^Uid:[[:space:]]*0[[:space:]]' "/proc/$main_pid/status"
 	g /metadata/timestamp.json; want 200 "served as nobody"
-	check "the HTTP process never died by itself" \
-	    not_in_log 'the HTTP process died' log.log
 	echo "== a killed HTTP process is restarted"
 	kill -KILL "$child"
 	i=0
