@@ -789,23 +789,31 @@ echo "MiB/s counts every byte wrk read (status lines, headers, bodies);" \
 	"server CPU is user + system time of all its threads and processes" \
 	"(/proc) over the run, per request answered.  Lower is better for" \
 	"latency and CPU, higher for the rest."
+# Round by round: each server's figure, and their ratio within the
+# round (the two ran back to back, so drift in the machine's load weighs
+# less on it than on the ratio of the medians).
 for f in small large; do
+	if [ "$f" = small ]; then
+		c=1
+		l="timestamp.json requests/s"
+	else
+		c=2
+		l="$large_mib MiB MiB/s"
+	fi
+	echo "rounds, $l: $fname $(cut -d' ' -f"$c" "$work/res.ferry.$f" |
+		awk '{ printf "%s%.0f", (NR > 1 ? ", " : ""), $1 }');" \
+		"nginx $(cut -d' ' -f"$c" "$work/res.nginx.$f" |
+		awk '{ printf "%s%.0f", (NR > 1 ? ", " : ""), $1 }');" \
+		"ferry/nginx $(cut -d' ' -f"$c" "$work/res.ferry.$f" |
+		paste -d' ' - "$work/res.nginx.$f" | awk -v c="$c" '
+			{ printf "%s%.2f", (NR > 1 ? ", " : ""),
+				($(c + 1) > 0 ? $1 / $(c + 1) : 0) }')"
 	for s in ferry nginx; do
 		if [ "$s" = ferry ]; then
 			n=$fname
 		else
 			n=nginx
 		fi
-		c=2
-		u=MiB/s
-		if [ "$f" = small ]; then
-			c=1
-			u=requests/s
-		fi
-		echo "rounds, $([ "$f" = small ] && echo timestamp.json ||
-			echo "$large_mib MiB") $u, $n:" \
-			"$(cut -d' ' -f"$c" "$work/res.$s.$f" |
-				awk '{ printf "%s%.0f", (NR > 1 ? ", " : ""), $1 }')"
 		e=$(awk '{ c += $1; r += $2; w += $3; t += $4 }
 			END { if (c + r + w + t) printf "connect %d, read %d," \
 				" write %d, timeout %d", c, r, w, t }' \
