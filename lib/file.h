@@ -90,4 +90,10 @@ int ferry_batch_add_atomic(struct ferry_batch *b, struct ferry_atomic *a);
 int ferry_batch_commit(struct ferry_batch *b);
 void ferry_batch_free(struct ferry_batch *b);
 
+/*
+ * Remove the tree at path, never following a symbolic link: only for a
+ * tree the caller made (a temporary directory).  0, or -1 with errno.
+ */
+int ferry_file_rmtree(const char *path);
+
 #endif

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -294,14 +293,6 @@ static const char publish_usage[] =
     "  --credentials FILE    or from FILE (mode 0600)\n";
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 ? -1 : 0;
-}
-
-static int
 file_sha256(const char *path, char *hex)
 {
 	unsigned char *buf = NULL, d[FERRY_HASH_MAX];
@@ -414,7 +405,7 @@ cmd_publish(int argc, char **argv)
 	rc = 0;
  out:
 	if (tmp[0] != '\0')
-		(void)nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		(void)ferry_file_rmtree(tmp);
 	repod_ctx_close(x);
 	keyd_stop(kd);
 	repod_config_free(&c);

@@ -148,6 +148,16 @@ struct kstate {
 	int64_t lifetime[2];		/* the configured expiry */
 };
 
+/* Wipe and free the keys; key[1] may be key[0]. */
+static void
+free_keys(struct kstate *s)
+{
+	if (s->key[1] != s->key[0])
+		ferry_seckey_free(s->key[1]);
+	ferry_seckey_free(s->key[0]);
+	s->key[0] = s->key[1] = NULL;
+}
+
 /* Close everything but the descriptors to keep. */
 static void
 close_others(int keep1, int keep2)
@@ -358,6 +368,8 @@ keyd_main(const struct repod_config *c, int sock, int pfd)
 	s.lifetime[0] = c->snapshot_expiry;
 	s.lifetime[1] = c->timestamp_expiry;
 	if (load_keys(c, pfd, &s, &err) != 0) {
+		/* The snapshot key may be open when the timestamp key fails. */
+		free_keys(&s);
 		(void)send_msg(sock, ST_REFUSED, ferry_error_msg(&err),
 		    strlen(ferry_error_msg(&err)));
 		_exit(1);
@@ -372,9 +384,7 @@ keyd_main(const struct repod_config *c, int sock, int pfd)
 		_exit(1);
 	free(out);
 	serve_requests(sock, &s);
-	if (s.key[1] != s.key[0])
-		ferry_seckey_free(s.key[1]);
-	ferry_seckey_free(s.key[0]);
+	free_keys(&s);
 	_exit(0);
 }
 

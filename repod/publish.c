@@ -137,6 +137,7 @@ static int
 read_bundle(struct bundle *b, struct ferry_error *err)
 {
 	struct ferry_error e2 = { 0 };
+	const char *type;
 	char path[4096];
 	json_t *roles, *e;
 	size_t i;
@@ -148,9 +149,8 @@ read_bundle(struct bundle *b, struct ferry_error *err)
 		return ferry_error_set(err, r, "%s: %s", path,
 		    ferry_error_msg(&e2));
 	roles = json_object_get(b->manifest, "roles");
-	if (strcmp(ferry_json_cstr(json_object_get(b->manifest, "_type")) ?
-	    ferry_json_cstr(json_object_get(b->manifest, "_type")) : "",
-	    "ferry-bundle") != 0 ||
+	type = ferry_json_cstr(json_object_get(b->manifest, "_type"));
+	if (type == NULL || strcmp(type, "ferry-bundle") != 0 ||
 	    json_integer_value(json_object_get(b->manifest, "format")) != 1 ||
 	    !json_is_array(roles) || json_array_size(roles) == 0 ||
 	    json_array_size(roles) > MAX_ROLES)

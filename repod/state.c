@@ -204,67 +204,93 @@ sha256_hex(const unsigned char *buf, size_t len, char *hex)
 	return 0;
 }
 
+/* The snapshot state's timestamp names; its file name in name. */
+static int
+state_snapshot(struct repod_ctx *x, int64_t state, struct ferry_meta **snap,
+    char *name, size_t len, struct ferry_error *err)
+{
+	struct ferry_meta *ts = NULL;
+	struct ferry_metafile mf;
+	int r;
+
+	if ((r = load_meta(x, state, "timestamp.json", FERRY_META_TIMESTAMP,
+	    &ts, NULL, NULL, err)) != 0)
+		return r;
+	r = ferry_meta_metafile(ts, "snapshot.json", &mf);
+	ferry_meta_free(ts);
+	if (r != 0)
+		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s: state %"
+		    PRId64 ": its timestamp names no snapshot", x->c->repo,
+		    state);
+	snprintf(name, len, "%" PRId64 ".snapshot.json", mf.version);
+	return load_meta(x, state, name, FERRY_META_SNAPSHOT, snap, NULL, NULL,
+	    err);
+}
+
+/*
+ * The oldest state kept: the newest retain_states (of which extra are
+ * still to come: 1 while the next state is being built), and every state
+ * younger than retain_seconds.
+ */
+static void
+oldest_retained(struct repod_ctx *x, unsigned extra, const int64_t *st,
+    size_t n, int64_t *oldest)
+{
+	int64_t when, now = (int64_t)time(NULL);
+	struct ferry_error err = { 0 };
+	size_t i, kept = extra;
+
+	*oldest = INT64_MAX;	/* none, if extra already fills the quota */
+	for (i = n; i-- > 0; kept++) {
+		if (kept >= x->c->retain_states && (ferry_tree_state_time(
+		    x->tree, st[i], &when, &err) != 0 ||
+		    when < now - x->c->retain_seconds))
+			break;
+		*oldest = st[i];
+	}
+}
+
 /*
  * The metadata files the retained states refer to (their snapshots and
  * the role versions those name), as a set (an object of names); the new
- * state's own files are added by the caller.  *oldest receives the
- * oldest state retained.
+ * state's own files are added by the caller.
  */
 static int
-retained_names(struct repod_ctx *x, json_t *set, int64_t *oldest,
-    struct ferry_error *err)
+retained_names(struct repod_ctx *x, json_t *set, struct ferry_error *err)
 {
-	struct ferry_meta *ts = NULL, *snap = NULL;
+	struct ferry_meta *snap = NULL;
 	struct ferry_metafile mf;
-	int64_t *st = NULL, when, now = (int64_t)time(NULL);
-	size_t n, i, kept = 0;
+	int64_t *st = NULL, oldest;
+	size_t n, i;
 	const char *key;
 	json_t *v;
 	char name[320];
-	int r = 0;
+	int r;
 
-	*oldest = ferry_tree_live(x->tree);
 	if ((r = ferry_tree_states(x->tree, &st, &n, err)) != 0)
 		return r;
-	for (i = n; i-- > 0 && r == 0;) {
-		/* The new state counts as one of retain_states. */
-		if (kept + 1 >= x->c->retain_states && (ferry_tree_state_time(
-		    x->tree, st[i], &when, err) != 0 ||
-		    when < now - x->c->retain_seconds))
+	oldest_retained(x, 1, st, n, &oldest);
+	for (i = 0; i < n && r == 0; i++) {
+		if (st[i] < oldest)
+			continue;
+		if ((r = state_snapshot(x, st[i], &snap, name, sizeof(name),
+		    err)) != 0)
 			break;
-		ferry_error_clear(err);
-		kept++;
-		*oldest = st[i];
-		if ((r = load_meta(x, st[i], "timestamp.json",
-		    FERRY_META_TIMESTAMP, &ts, NULL, NULL, err)) != 0)
-			break;
-		if (ferry_meta_metafile(ts, "snapshot.json", &mf) != 0) {
-			r = FERRY_ERR_REPOSITORY;
-			break;
-		}
-		snprintf(name, sizeof(name), "%" PRId64 ".snapshot.json",
-		    mf.version);
-		if ((r = load_meta(x, st[i], name, FERRY_META_SNAPSHOT, &snap,
-		    NULL, NULL, err)) != 0 ||
-		    json_object_set_new(set, name, json_true()) != 0)
-			break;
+		if (json_object_set_new(set, name, json_true()) != 0)
+			r = FERRY_ERR_NOMEM;
 		json_object_foreach((json_t *)snap->meta, key, v) {
-			if (ferry_meta_metafile(snap, key, &mf) != 0 ||
-			    strlen(key) < 6)
+			if (r != 0)
+				break;
+			if (ferry_meta_metafile(snap, key, &mf) != 0)
 				continue;
 			snprintf(name, sizeof(name), "%" PRId64 ".%s",
 			    mf.version, key);
-			if (json_object_set_new(set, name, json_true()) != 0) {
+			if (json_object_set_new(set, name, json_true()) != 0)
 				r = FERRY_ERR_NOMEM;
-				break;
-			}
 		}
-		ferry_meta_free(ts);
 		ferry_meta_free(snap);
-		ts = snap = NULL;
+		snap = NULL;
 	}
-	ferry_meta_free(ts);
-	ferry_meta_free(snap);
 	free(st);
 	return r;
 }
@@ -272,7 +298,7 @@ retained_names(struct repod_ctx *x, json_t *set, int64_t *oldest,
 /* Link into the next state what the retained states need. */
 static int
 carry_over(struct repod_ctx *x, const struct ferry_meta *root, json_t *skip,
-    int64_t *oldest, struct ferry_error *err)
+    struct ferry_error *err)
 {
 	char name[64];
 	const char *key;
@@ -292,7 +318,7 @@ carry_over(struct repod_ctx *x, const struct ferry_meta *root, json_t *skip,
 			return FERRY_ERR_NOMEM;
 		}
 	}
-	if ((r = retained_names(x, set, oldest, err)) != 0)
+	if ((r = retained_names(x, set, err)) != 0)
 		goto out;
 	json_object_foreach(set, key, v) {
 		if (json_object_get(skip, key) != NULL)
@@ -467,7 +493,7 @@ repod_state_commit(struct repod_ctx *x, struct repod_live *live,
 {
 	struct signed_pair sp;
 	json_t *skip = NULL;
-	int64_t id, oldest;
+	int64_t id;
 	char name[64];
 	size_t i;
 	int r;
@@ -496,7 +522,7 @@ repod_state_commit(struct repod_ctx *x, struct repod_live *live,
 	if ((r = ferry_tree_put(x->tree, "root.json", p->root_bytes,
 	    p->root_len, err)) != 0)
 		goto out;
-	if ((r = carry_over(x, p->root, skip, &oldest, err)) != 0 ||
+	if ((r = carry_over(x, p->root, skip, err)) != 0 ||
 	    (r = record(x, p, sp.snap != NULL ? sp.snap : live->snapshot, &sp,
 	    &id, err)) != 0 ||
 	    (r = ferry_tree_switch(x->tree, sp.tsbuf, sp.tslen, err)) != 0)
@@ -585,30 +611,6 @@ repod_refresh(struct repod_ctx *x, int force, int *did, int64_t *next,
 	return r;
 }
 
-/* The oldest state kept: the newest retain_states, and the young ones. */
-static int
-oldest_retained(struct repod_ctx *x, int64_t *oldest, struct ferry_error *err)
-{
-	int64_t *st = NULL, when, now = (int64_t)time(NULL);
-	size_t n, i, kept = 0;
-	int r;
-
-	*oldest = ferry_tree_live(x->tree);
-	if ((r = ferry_tree_states(x->tree, &st, &n, err)) != 0)
-		return r;
-	for (i = n; i-- > 0;) {
-		if (kept >= x->c->retain_states && (ferry_tree_state_time(
-		    x->tree, st[i], &when, err) != 0 ||
-		    when < now - x->c->retain_seconds))
-			break;
-		ferry_error_clear(err);
-		kept++;
-		*oldest = st[i];
-	}
-	free(st);
-	return 0;
-}
-
 int
 repod_prune_states(struct repod_ctx *x, unsigned *removed,
     struct ferry_error *err)
@@ -618,9 +620,9 @@ repod_prune_states(struct repod_ctx *x, unsigned *removed,
 	int r;
 
 	*removed = 0;
-	if ((r = oldest_retained(x, &oldest, err)) != 0 ||
-	    (r = ferry_tree_states(x->tree, &st, &n, err)) != 0)
+	if ((r = ferry_tree_states(x->tree, &st, &n, err)) != 0)
 		return r;
+	oldest_retained(x, 0, st, n, &oldest);
 	for (i = 0; i < n && st[i] < oldest; i++) {
 		if ((r = ferry_tree_state_remove(x->tree, st[i], err)) != 0)
 			break;
@@ -671,32 +673,24 @@ role_targets(struct repod_ctx *x, int64_t state, const char *name,
 static int
 referenced_targets(struct repod_ctx *x, json_t *set, struct ferry_error *err)
 {
-	struct ferry_meta *ts = NULL, *snap = NULL;
+	struct ferry_meta *snap = NULL;
 	struct ferry_metafile mf;
 	int64_t *st = NULL;
 	size_t n, i;
 	const char *key;
 	char name[320];
 	json_t *seen, *v;
-	int r = 0;
+	int r;
 
 	if ((seen = json_object()) == NULL)
 		return FERRY_ERR_NOMEM;
 	if ((r = ferry_tree_states(x->tree, &st, &n, err)) != 0)
 		goto out;
 	for (i = 0; i < n && r == 0; i++) {
-		if ((r = load_meta(x, st[i], "timestamp.json",
-		    FERRY_META_TIMESTAMP, &ts, NULL, NULL, err)) != 0)
+		if ((r = state_snapshot(x, st[i], &snap, name, sizeof(name),
+		    err)) != 0)
 			break;
-		if (ferry_meta_metafile(ts, "snapshot.json", &mf) != 0) {
-			r = FERRY_ERR_REPOSITORY;
-			break;
-		}
-		snprintf(name, sizeof(name), "%" PRId64 ".snapshot.json",
-		    mf.version);
-		if ((r = load_meta(x, st[i], name, FERRY_META_SNAPSHOT, &snap,
-		    NULL, NULL, err)) != 0)
-			break;
+		/* A role version shared by several states is read once. */
 		json_object_foreach((json_t *)snap->meta, key, v) {
 			if (ferry_meta_metafile(snap, key, &mf) != 0)
 				continue;
@@ -704,17 +698,17 @@ referenced_targets(struct repod_ctx *x, json_t *set, struct ferry_error *err)
 			    mf.version, key);
 			if (json_object_get(seen, name) != NULL)
 				continue;
-			if (json_object_set_new(seen, name, json_true()) != 0 ||
-			    (r = role_targets(x, st[i], name, set, err)) != 0)
+			if (json_object_set_new(seen, name, json_true()) != 0)
+				r = FERRY_ERR_NOMEM;
+			else
+				r = role_targets(x, st[i], name, set, err);
+			if (r != 0)
 				break;
 		}
-		ferry_meta_free(ts);
 		ferry_meta_free(snap);
-		ts = snap = NULL;
+		snap = NULL;
 	}
  out:
-	ferry_meta_free(ts);
-	ferry_meta_free(snap);
 	json_decref(seen);
 	free(st);
 	return r;

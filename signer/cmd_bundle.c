@@ -353,7 +353,7 @@ cmd_bundle(int argc, char **argv)
 	rc = 0;
  done:
 	if (made)
-		(void)sign_rmtree(tmp);
+		(void)ferry_file_rmtree(tmp);
 	ws_free(w);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/json.h"
 #include "lib/meta.h"
 #include "signer/sign.h"
@@ -258,7 +259,7 @@ empty_dir(const char *dir)
 	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
 		if (snprintf(path, sizeof(path), "%s/%s", dir, made[i]) <
 		    (int)sizeof(path))
-			(void)sign_rmtree(path);
+			(void)ferry_file_rmtree(path);
 }
 
 enum { OPT_KEY = 256, OPT_THRESHOLD, OPT_EXPIRES, OPT_ADDKEY, OPT_RMKEY,
@@ -430,7 +431,7 @@ cmd_init(int argc, char **argv)
 	if (exists)
 		empty_dir(tmp);
 	else
-		(void)sign_rmtree(tmp);
+		(void)ferry_file_rmtree(tmp);
  out:
 	ws_free(w);
 	json_decref(root);

@@ -69,12 +69,6 @@ int sign_open_key(const char *file, int pfd, json_t **kfout,
 struct ws;
 int sign_open_ws(const char *dir, struct ws **out);
 
-/*
- * Remove the tree at path, never following a symbolic link: only for a
- * tree this process made.  0, or -1 with errno.
- */
-int sign_rmtree(const char *path);
-
 /* p without trailing slashes (in buf if any were removed). */
 const char *sign_strip_slash(const char *p, char *buf, size_t len);
 

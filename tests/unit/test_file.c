@@ -1125,6 +1125,82 @@ test_read_growth_from_zero_size(void **state)
 	skip();
 }
 
+/* ---- ferry_batch_add_atomic ---- */
+
+static void
+test_batch_add_atomic(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_batch *b = NULL;
+	struct ferry_atomic *a = NULL;
+	char p[512], q[512];
+
+	unit_join(p, sizeof(p), f->dir, "streamed");
+	unit_join(q, sizeof(q), f->dir, "whole");
+	assert_int_equal(ferry_batch_new(&b), 0);
+	assert_int_equal(ferry_atomic_open(p, 0644, &a), 0);
+	assert_int_equal(ferry_atomic_write(a, "part one, ", 10), 0);
+	assert_int_equal(ferry_atomic_write(a, "part two", 8), 0);
+	assert_int_equal(ferry_batch_add_atomic(b, a), 0);
+	assert_int_equal(ferry_batch_add(b, q, "whole", 5, 0644), 0);
+	/* Nothing under the final names before the commit. */
+	assert_int_equal(access(p, F_OK), -1);
+	assert_int_equal(ferry_batch_commit(b), 0);
+	assert_file_is(p, "part one, part two", 18);
+	assert_file_is(q, "whole", 5);
+	/* A committed batch takes no more, and frees what it is given. */
+	assert_int_equal(ferry_atomic_open(p, 0644, &a), 0);
+	assert_int_equal(ferry_batch_add_atomic(b, a), FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_batch_add_atomic(b, NULL), FERRY_ERR_INVALID_ARG);
+	ferry_batch_free(b);
+	unit_assert_dir_is(f->dir, "streamed/whole");
+}
+
+static void
+test_batch_add_atomic_discarded(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_batch *b = NULL;
+	struct ferry_atomic *a = NULL;
+	char p[512];
+
+	unit_join(p, sizeof(p), f->dir, "never");
+	assert_int_equal(ferry_batch_new(&b), 0);
+	assert_int_equal(ferry_atomic_open(p, 0644, &a), 0);
+	assert_int_equal(ferry_atomic_write(a, "x", 1), 0);
+	assert_int_equal(ferry_batch_add_atomic(b, a), 0);
+	ferry_batch_free(b);	/* uncommitted: the temporary goes */
+	unit_assert_dir_is(f->dir, "");
+}
+
+/* ---- ferry_file_rmtree ---- */
+
+static void
+test_rmtree_does_not_follow_links(void **state)
+{
+	struct fx *f = *state;
+	char tree[512], sub[512], p[512], out[512], keep[512];
+
+	unit_join(tree, sizeof(tree), f->dir, "tree");
+	unit_join(sub, sizeof(sub), tree, "sub");
+	unit_join(out, sizeof(out), f->dir, "outside");
+	unit_join(keep, sizeof(keep), out, "keep");
+	assert_int_equal(mkdir(tree, 0755), 0);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(mkdir(out, 0755), 0);
+	unit_put_file(keep, "kept", 4);
+	unit_join(p, sizeof(p), sub, "file");
+	unit_put_file(p, "x", 1);
+	unit_join(p, sizeof(p), sub, "link");
+	assert_int_equal(symlink(out, p), 0);
+	assert_int_equal(ferry_file_rmtree(tree), 0);
+	assert_int_equal(access(tree, F_OK), -1);
+	/* The link went, not what it pointed to. */
+	assert_file_is(keep, "kept", 4);
+	unit_assert_dir_is(f->dir, "outside");
+	assert_int_equal(ferry_file_rmtree(tree), -1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1163,6 +1239,9 @@ main(void)
 		T(test_read_bad_args),
 		T(test_read_large),
 		T(test_read_growth_from_zero_size),
+		T(test_batch_add_atomic),
+		T(test_batch_add_atomic_discarded),
+		T(test_rmtree_does_not_follow_links),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
