@@ -132,9 +132,10 @@ int
 ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out)
 {
 	struct ferry_atomic *a;
+	const char *base;
 	char rnd[17];
 	size_t n;
-	int tries, r = FERRY_ERR_NOMEM;
+	int dirlen, tries, r = FERRY_ERR_NOMEM;
 
 	if (path == NULL || *path == '\0' || out == NULL)
 		return FERRY_ERR_INVALID_ARG;
@@ -143,15 +144,22 @@ ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return FERRY_ERR_NOMEM;
 	a->fd = -1;
-	n = strlen(path) + sizeof(".tmp.") + sizeof(rnd);
+	n = strlen(path) + sizeof(".") + sizeof(".tmp.") + sizeof(rnd);
 	if ((a->path = strdup(path)) == NULL ||
 	    (a->tmp = malloc(n)) == NULL)
 		goto fail;
-	/* An unpredictable name, created exclusively: no symlink games. */
+	base = strrchr(path, '/');
+	dirlen = base != NULL ? (int)(base - path + 1) : 0;
+	/*
+	 * An unpredictable name, created exclusively: no symlink games.  It
+	 * is hidden (DIR/.NAME.tmp.RANDOM), so that a static server that
+	 * hides dot files never serves a file still being written.
+	 */
 	for (tries = 0; tries < 16; tries++) {
 		snprintf(rnd, sizeof(rnd), "%08x%08x", randombytes_random(),
 		    randombytes_random());
-		snprintf(a->tmp, n, "%s.tmp.%s", path, rnd);
+		snprintf(a->tmp, n, "%.*s.%s.tmp.%s", dirlen, path,
+		    path + dirlen, rnd);
 		a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 		    O_NOFOLLOW | O_NOCTTY, mode);
 		if (a->fd != -1 || errno != EEXIST)

@@ -43,7 +43,10 @@ int ferry_file_write_new(const char *path, const void *buf, size_t len,
  * A file being written atomically in pieces, for data too large to hold
  * in memory (targets streamed from the network).  Nothing is visible under
  * the final name until ferry_atomic_commit() succeeds;
- * ferry_atomic_free() on an uncommitted file removes the temporary.
+ * ferry_atomic_free() on an uncommitted file removes the temporary.  The
+ * temporary is a hidden name beside the file, DIR/.NAME.tmp.RANDOM (this
+ * and every atomic write in this file), so that a server hiding dot files
+ * never shows one, and a writer's leftovers are easy to tell apart.
  */
 struct ferry_atomic;
 

@@ -23,6 +23,8 @@
 #define STATES ".states"
 #define TARGET_PATH_MAX 1024
 #define COPY_BUF (256u * 1024)
+#define TARGET_DEPTH_MAX 512	/* components of a 1,024-byte path */
+#define SWAP_PREFIX ".metadata.tmp."
 
 /* A second name of a target file, linked once the first is in place. */
 struct extra {
@@ -122,14 +124,53 @@ read_live(struct ferry_tree *t, struct ferry_error *err)
 	return 0;
 }
 
-/* Remove what a writer that died left: unfinished or unswitched states. */
+/*
+ * Remove the hidden temporaries (DIR/.NAME.tmp.RANDOM) a writer left in
+ * targets/ and below.  Every name there that starts with a dot is one: a
+ * target path never has a component that does.
+ */
+static int
+sweep_targets(int pfd, const char *name, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	if (depth > TARGET_DEPTH_MAX)
+		return 0;
+	if ((fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL && r == 0) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_name[0] == '.') {
+			if (unlinkat(fd, de->d_name, 0) == -1 &&
+			    errno != ENOENT)
+				r = -1;
+		} else if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
+			r = sweep_targets(fd, de->d_name, depth + 1);
+	}
+	closedir(d);
+	return r;
+}
+
+/*
+ * Remove what a writer that died left: unfinished or unswitched states,
+ * the temporaries of their target files, and a half-made symlink.
+ */
 static int
 recover(struct ferry_tree *t, struct ferry_error *err)
 {
 	struct dirent *de;
 	int64_t v;
 	DIR *d;
-	int fd, sfd, r = 0;
+	int fd, sfd, unfinished = 0, r = 0;
 
 	if ((sfd = openat(t->dfd, STATES, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1)
@@ -145,12 +186,29 @@ recover(struct ferry_tree *t, struct ferry_error *err)
 			continue;
 		if (state_number(de->d_name, ".tmp") != 0 ||
 		    ((v = state_number(de->d_name, "")) != 0 && v > t->live)) {
+			unfinished = 1;
 			if (remove_flat(sfd, de->d_name) != 0)
 				r = io_error(err, t->dir, STATES);
 		}
 	}
 	closedir(d);
 	close(sfd);
+	if (r != 0)
+		return r;
+	/* Target temporaries exist only while a state is being built. */
+	if (unfinished && sweep_targets(t->dfd, "targets", 0) != 0)
+		return io_error(err, t->dir, "targets");
+	if ((fd = dup(t->dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return io_error(err, t->dir, ".");
+	}
+	rewinddir(d);	/* the offset is shared with t->dfd's */
+	while ((de = readdir(d)) != NULL && r == 0)
+		if (strncmp(de->d_name, SWAP_PREFIX, strlen(SWAP_PREFIX)) == 0 &&
+		    unlinkat(t->dfd, de->d_name, 0) == -1 && errno != ENOENT)
+			r = io_error(err, t->dir, de->d_name);
+	closedir(d);
 	return r;
 }
 
@@ -411,6 +469,43 @@ sync_dir(int pfd, const char *name)
 	return r;
 }
 
+/*
+ * Give target file from the second name to, replacing whatever was there
+ * (a copy stored before, or a link to one) so that every name of a file
+ * stays one inode.
+ */
+static int
+link_name(const char *from, const char *to)
+{
+	struct stat a, b;
+	char *tmp, *base;
+	size_t n;
+	int r;
+
+	if (link(from, to) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (stat(from, &a) == -1 || lstat(to, &b) == -1)
+		return -1;
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+	n = strlen(to) + sizeof(".") + sizeof(".tmp.") + 8;
+	if ((tmp = malloc(n)) == NULL)
+		return -1;
+	base = strrchr(to, '/');	/* always there: TREE/targets/... */
+	snprintf(tmp, n, "%.*s.%s.tmp.%08x", (int)(base - to + 1), to,
+	    base + 1, randombytes_random());
+	if ((r = link(from, tmp)) == 0 && (r = rename(tmp, to)) == -1) {
+		int saved = errno;
+
+		(void)unlink(tmp);
+		errno = saved;
+	}
+	free(tmp);
+	return r;
+}
+
 /* Second names of target files: link, then fsync each directory. */
 static int
 link_extras(struct ferry_tree *t, struct ferry_error *err)
@@ -419,8 +514,7 @@ link_extras(struct ferry_tree *t, struct ferry_error *err)
 	size_t i;
 
 	for (i = 0; i < t->nextra; i++)
-		if (link(t->extra[i].from, t->extra[i].to) == -1 &&
-		    errno != EEXIST)
+		if (link_name(t->extra[i].from, t->extra[i].to) == -1)
 			return ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
 			    t->extra[i].to, strerror(errno));
 	for (i = 0; i < t->nextra; i++) {
@@ -438,31 +532,11 @@ link_extras(struct ferry_tree *t, struct ferry_error *err)
 	return 0;
 }
 
-/* Point TREE/metadata at the new state, atomically. */
-static int
-swap_link(struct ferry_tree *t, const char *target, struct ferry_error *err)
-{
-	char tmp[64];
-
-	snprintf(tmp, sizeof(tmp), "metadata.tmp.%08x", randombytes_random());
-	if (symlinkat(target, t->dfd, tmp) == -1)
-		return io_error(err, t->dir, tmp);
-	if (renameat(t->dfd, tmp, t->dfd, "metadata") == -1) {
-		int r = io_error(err, t->dir, "metadata");
-
-		(void)unlinkat(t->dfd, tmp, 0);
-		return r;
-	}
-	if (fsync(t->dfd) == -1)
-		return io_error(err, t->dir, ".");
-	return 0;
-}
-
 int
 ferry_tree_switch(struct ferry_tree *t, const void *timestamp, size_t len,
     struct ferry_error *err)
 {
-	char tmpname[64], name[64], path[PATH_MAX];
+	char tmpname[64], name[64], swap[64], path[PATH_MAX];
 	int r, fd;
 
 	if (t->next == 0)
@@ -481,16 +555,31 @@ ferry_tree_switch(struct ferry_tree *t, const void *timestamp, size_t len,
 		return ferry_error_set(err, r, "%s: %s", path,
 		    r == FERRY_ERR_IO ? strerror(errno) : ferry_strerror(r));
 	state_name(t->next, "", name, sizeof(name));
+	snprintf(swap, sizeof(swap), SWAP_PREFIX "%08x", randombytes_random());
 	if (renameat(t->dfd, tmpname, t->dfd, name) == -1)
 		return io_error(err, t->dir, name);
-	if (sync_dir(t->dfd, STATES) == -1)
-		return io_error(err, t->dir, STATES);
-	if ((r = swap_link(t, name, err)) != 0)
-		return r;
-	/* Published: the state is the live one now. */
+	if (sync_dir(t->dfd, STATES) == -1) {
+		r = io_error(err, t->dir, STATES);
+		goto unswitched;
+	}
+	if (symlinkat(name, t->dfd, swap) == -1) {
+		r = io_error(err, t->dir, swap);
+		goto unswitched;
+	}
+	if (renameat(t->dfd, swap, t->dfd, "metadata") == -1) {
+		r = io_error(err, t->dir, "metadata");
+		(void)unlinkat(t->dfd, swap, 0);
+		goto unswitched;
+	}
+	/*
+	 * Published: the state is the live one now, whatever follows.  A
+	 * failed fsync of the tree is still reported, as the switch might
+	 * not survive a crash.
+	 */
+	r = fsync(t->dfd) == -1 ? io_error(err, t->dir, ".") : 0;
 	if ((fd = openat(t->dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		return io_error(err, t->dir, name);
+	    O_CLOEXEC)) == -1 && r == 0)
+		r = io_error(err, t->dir, name);
 	if (t->livefd != -1)
 		close(t->livefd);
 	t->livefd = fd;
@@ -501,7 +590,12 @@ ferry_tree_switch(struct ferry_tree *t, const void *timestamp, size_t len,
 	ferry_batch_free(t->batch);
 	t->batch = NULL;
 	free_extras(t);
-	return 0;
+	return r;
+ unswitched:
+	/* Back to being built, for ferry_tree_abort() to remove. */
+	if (renameat(t->dfd, name, t->dfd, tmpname) == -1)
+		(void)remove_flat(t->dfd, name);
+	return r;
 }
 
 int

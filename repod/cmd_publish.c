@@ -325,20 +325,28 @@ static int
 bundle_dir(const char *bundle, const char *statedir, char *tmp, size_t tmplen,
     char *dir, size_t dirlen, char *sha)
 {
+	struct ferry_bundle_limits lim;
 	struct ferry_error err = { 0 };
 	char manifest[PATH_MAX];
+	struct stat st;
 	int is;
 
 	tmp[0] = '\0';
 	if ((is = ferry_bundle_is_bundle(bundle)) < 0)
 		return repod_failf("%s: %s", bundle, strerror(errno));
 	if (!is) {
+		if (stat(bundle, &st) == -1)
+			return repod_failf("%s: %s", bundle, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return repod_failf("%s: not a bundle (a .tar.zst "
+			    "written by ferry-sign bundle starts with zstd's "
+			    "magic number) and not a directory", bundle);
 		snprintf(dir, dirlen, "%s", bundle);
 		snprintf(manifest, sizeof(manifest), "%s/manifest.json",
 		    bundle);
 		if (file_sha256(manifest, sha) != 0)
-			return repod_failf("%s: %s", manifest,
-			    strerror(errno));
+			return repod_failf("%s: not a bundle directory: "
+			    "manifest.json: %s", bundle, strerror(errno));
 		return 0;
 	}
 	if (file_sha256(bundle, sha) != 0)
@@ -350,7 +358,11 @@ bundle_dir(const char *bundle, const char *statedir, char *tmp, size_t tmplen,
 		return 1;
 	}
 	snprintf(dir, dirlen, "%s/bundle", tmp);
-	if (ferry_bundle_extract(bundle, dir, NULL, &err) != 0)
+	/* A publication holds metadata only: limits to match. */
+	ferry_bundle_limits_default(&lim);
+	lim.max_file_bytes = REPOD_META_MAX;
+	lim.max_total_bytes = REPOD_BUNDLE_MAX;
+	if (ferry_bundle_extract(bundle, dir, &lim, &err) != 0)
 		return repod_fail(bundle, &err);
 	return 0;
 }

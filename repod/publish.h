@@ -21,6 +21,8 @@
 
 /* The largest metadata file repod reads. */
 #define REPOD_META_MAX (64u << 20)
+/* All the files of a bundle together (it holds metadata, no images). */
+#define REPOD_BUNDLE_MAX ((uint64_t)1 << 30)
 /* How long a writer waits for another to finish. */
 #define REPOD_LOCK_WAIT 60
 

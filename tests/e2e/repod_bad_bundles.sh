@@ -398,9 +398,28 @@ printf 'this is no bundle\n' | zstd -q >notar.tar.zst || fail "zstd"
 refused "zstd but no tar" "notar.tar.zst: Unrecognized archive format" \
     notar.tar.zst
 printf 'this is no bundle\n' >junk.txt
-refused "a text file" "junk.txt" junk.txt
+refused "a text file" "junk.txt: not a bundle" junk.txt
 mkdir empty
-refused "an empty directory" "empty/manifest.json: No such file" empty
+refused "an empty directory" \
+    "empty: not a bundle directory: manifest.json: No such file" empty
+# A bundle holds metadata only: one file over 64 MiB is refused while
+# it is extracted (it compresses to a few kilobytes).
+"$py" -c '
+import io, sys, tarfile
+t = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
+d = tarfile.TarInfo("metadata"); d.type = tarfile.DIRTYPE; d.mode = 0o755
+t.addfile(d)
+class Zeros(io.RawIOBase):
+    def __init__(self, n): self.n = n
+    def readable(self): return True
+    def readinto(self, b):
+        k = min(len(b), self.n); b[:k] = bytes(k); self.n -= k; return k
+n = (64 << 20) + 1
+f = tarfile.TarInfo("metadata/targets.json"); f.size = n; f.mode = 0o644
+t.addfile(f, io.BufferedReader(Zeros(n)))
+t.close()' | zstd -q >huge.tar.zst || fail "make huge.tar.zst"
+refused "a file over 64 MiB in a bundle" \
+    "huge.tar.zst: .*over the limit of 67108864 for one file" huge.tar.zst
 refused "no such file" "no-such-bundle: No such file or directory" \
     no-such-bundle
 

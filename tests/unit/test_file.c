@@ -320,9 +320,9 @@ test_atomic_free_without_commit(void **state)
 	assert_int_equal(ferry_atomic_open(p, 0644, &a), 0);
 	assert_non_null(a);
 	assert_int_equal(ferry_atomic_write(a, "partial", 7), 0);
-	/* Only a temporary beside the target exists, not the target. */
+	/* Only a hidden temporary beside the target, not the target. */
 	unit_list_dir(f->dir, listing, sizeof(listing));
-	assert_int_equal(strncmp(listing, "target.", 7), 0);
+	assert_int_equal(strncmp(listing, ".target.tmp.", 12), 0);
 	assert_null(strchr(listing, '/'));
 	assert_true(access(p, F_OK) == -1 && errno == ENOENT);
 	ferry_atomic_free(a);
@@ -491,7 +491,7 @@ test_atomic_tmp_symlink_not_followed(void **state)
 	/* Every try yields the same name: the one the attacker took. */
 	fake_counter = 0;
 	fake_step = 0;
-	snprintf(name, sizeof(name), "target.tmp.%08x%08x", 0x0badf00du,
+	snprintf(name, sizeof(name), ".target.tmp.%08x%08x", 0x0badf00du,
 	    0x0badf00du);
 	unit_join(tmp1, sizeof(tmp1), f->dir, name);
 	assert_int_equal(symlink(victim, tmp1), 0);
@@ -510,7 +510,7 @@ test_atomic_tmp_symlink_not_followed(void **state)
 	fake_counter = 0;
 	fake_step = 1;	/* 1st name: 0badf00d0badf00d, 2nd: 0badf00e0badf00e */
 	assert_int_equal(randombytes_set_implementation(&fake_impl), 0);
-	snprintf(name, sizeof(name), "target.tmp.%08x%08x", 0x0badf00du,
+	snprintf(name, sizeof(name), ".target.tmp.%08x%08x", 0x0badf00du,
 	    0x0badf00du);
 	assert_int_equal(unlink(tmp1), 0);
 	unit_join(tmp1, sizeof(tmp1), f->dir, name);
@@ -529,7 +529,7 @@ test_atomic_tmp_symlink_not_followed(void **state)
 	{
 		char want[256];
 
-		snprintf(want, sizeof(want), "target/%s/victim", name);
+		snprintf(want, sizeof(want), "%s/target/victim", name);
 		unit_assert_dir_is(f->dir, want);
 	}
 }

@@ -800,6 +800,57 @@ test_recover_after_crash(void **state)
 	ferry_tree_close(t);
 }
 
+/*
+ * A writer killed while storing targets leaves hidden temporaries under
+ * targets/ and perhaps a half-made symlink: opening the tree removes
+ * them, and nothing else.
+ */
+static void
+test_recover_sweeps_temporaries(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	struct ferry_tree *t = open_tree(f);
+	json_t *h = hashes_of(HELLO, 6, 0);
+	char p[512], dir[512];
+	int fd;
+
+	/* A real target whose name looks like a temporary's. */
+	begin(t);
+	put(t, "root.json", "{}");
+	fd = source_fd(f, HELLO, 6);
+	assert_int_equal(ferry_tree_target_put(t, "apps/a.tmp.0123456789abcdef",
+	    h, 6, fd, &err), 0);
+	close(fd);
+	switch_(t, TS1);
+	ferry_tree_close(t);
+
+	tpath(f, ".states/0000000002.tmp", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0755), 0);
+	tpath(f, "targets/apps/." HELLO_SHA256 ".b.tmp.0123456789abcdef", p,
+	    sizeof(p));
+	unit_put_file(p, "hel", 3);
+	tpath(f, "targets/.c.tmp.0123456789abcdef", p, sizeof(p));
+	unit_put_file(p, "h", 1);
+	tpath(f, "targets/x", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0755), 0);
+	tpath(f, "targets/x/y", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0755), 0);
+	tpath(f, "targets/x/y/.d.tmp.0123456789abcdef", p, sizeof(p));
+	unit_put_file(p, "he", 2);
+	tpath(f, ".metadata.tmp.0badf00d", p, sizeof(p));
+	assert_int_equal(symlink(".states/0000000002", p), 0);
+
+	t = open_tree(f);
+	assert_int_equal(ferry_tree_live(t), 1);
+	tpath(f, "targets", dir, sizeof(dir));
+	assert_files_under(dir, "apps/" HELLO_SHA256 ".a.tmp.0123456789abcdef");
+	assert_missing(p);
+	unit_assert_dir_is(f->tree, ".lock/.states/metadata/targets");
+	ferry_tree_close(t);
+	json_decref(h);
+}
+
 /* Before anything was published, every state on disk is a leftover. */
 static void
 test_recover_nothing_live(void **state)
@@ -1077,6 +1128,54 @@ test_target_put_two_hashes(void **state)
 	json_decref(other);
 
 	json_decref(h256);
+	json_decref(h);
+	ferry_tree_close(t);
+}
+
+/*
+ * A target stored again, after its names came apart (a copy under one of
+ * them): afterwards every name is the one new file again.
+ */
+static void
+test_target_put_again_relinks(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	struct ferry_tree *t = open_tree(f);
+	json_t *h = json_pack("{s:s, s:s}", "sha256", HELLO_SHA256,
+	    "sha512", HELLO_SHA512);
+	char p[512], q[512], dir[512];
+	struct stat a, b;
+	int fd, round;
+
+	assert_non_null(h);
+	tpath(f, "targets/" HELLO_SHA256 ".hello.txt", p, sizeof(p));
+	tpath(f, "targets/" HELLO_SHA512 ".hello.txt", q, sizeof(q));
+	for (round = 0; round < 3; round++) {
+		begin(t);
+		put(t, "root.json", "{}");
+		fd = source_fd(f, HELLO, 6);
+		assert_int_equal(ferry_tree_target_put(t, "hello.txt", h, 6, fd,
+		    &err), 0);
+		close(fd);
+		switch_(t, round == 0 ? TS1 : round == 1 ? TS2 : TS3);
+		assert_int_equal(stat(p, &a), 0);
+		assert_int_equal(stat(q, &b), 0);
+		assert_true(a.st_ino == b.st_ino);
+		assert_int_equal(a.st_nlink, 2);
+		assert_file_is(q, HELLO);
+		/* Part the names: a copy under the second, then the first. */
+		if (round == 0) {
+			assert_int_equal(unlink(q), 0);
+			unit_put_file(q, HELLO, 6);
+		} else if (round == 1) {
+			assert_int_equal(unlink(p), 0);
+			unit_put_file(p, HELLO, 6);
+		}
+	}
+	tpath(f, "targets", dir, sizeof(dir));
+	assert_files_under(dir, HELLO_SHA256 ".hello.txt " HELLO_SHA512
+	    ".hello.txt");
 	json_decref(h);
 	ferry_tree_close(t);
 }
@@ -1561,11 +1660,13 @@ main(void)
 		T(test_put_does_not_touch_live),
 		T(test_abort),
 		T(test_recover_after_crash),
+		T(test_recover_sweeps_temporaries),
 		T(test_recover_nothing_live),
 		T(test_lock_same_process),
 		T(test_lock_other_process),
 		T(test_target_path_ok),
 		T(test_target_put_two_hashes),
+		T(test_target_put_again_relinks),
 		T(test_target_put_top_empty_again),
 		T(test_target_put_refuses_mismatch),
 		T(test_target_put_refuses_unusable),
