@@ -141,6 +141,7 @@ enum stmt {
 	ST_AUDIT_ADD,
 	ST_TARGET_COUNT,
 	ST_TARGET_FIND,
+	ST_PRUNE_BELOW,
 	ST__COUNT
 };
 
@@ -170,6 +171,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_TARGET_COUNT] = "SELECT count(*) FROM targets WHERE pub = ?",
 	[ST_TARGET_FIND] = "SELECT min(pub) FROM targets "
 	    "WHERE path = ? AND sha256 = ?",
+	[ST_PRUNE_BELOW] = "UPDATE publications SET status = 'pruned' "
+	    "WHERE state < ? AND status IN ('superseded', 'abandoned')",
 };
 
 struct ferry_catalog {
@@ -1013,6 +1016,30 @@ ferry_catalog_reconcile(struct ferry_catalog *c, int64_t live_state,
  out:
 	if ((r = op_end(c, r, err)) == 0 && fixed != NULL)
 		*fixed = n;
+	return r;
+}
+
+int
+ferry_catalog_pruned_below(struct ferry_catalog *c, int64_t state, int *n,
+    struct ferry_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r, k = 0;
+
+	if (c == NULL || state < 1)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+		    "ferry_catalog_pruned_below: bad argument");
+	if ((r = op_begin(c, err)) != 0)
+		return r;
+	if ((r = prep(c, ST_PRUNE_BELOW, &st, err)) == 0) {
+		if (sqlite3_bind_int64(st, 1, state) != SQLITE_OK) {
+			r = db_fail(c, err, "marking publications pruned");
+			stmt_done(st);
+		} else
+			r = run(c, st, &k, err, "marking publications pruned");
+	}
+	if ((r = op_end(c, r, err)) == 0 && n != NULL)
+		*n = k;
 	return r;
 }
 

@@ -118,6 +118,16 @@ int ferry_catalog_reconcile(struct ferry_catalog *c, int64_t live_state,
     int *fixed, struct ferry_error *err);
 
 /*
+ * The tree's states below state are gone: every SUPERSEDED or ABANDONED
+ * publication of one becomes PRUNED (*n, may be NULL, counts them).
+ * Calling it again changes nothing, so a prune that died between the
+ * tree and the catalog is made good by the next one.  In one transaction
+ * of its own if none is open.
+ */
+int ferry_catalog_pruned_below(struct ferry_catalog *c, int64_t state,
+    int *n, struct ferry_error *err);
+
+/*
  * The live publication into *out (strings point into c and stay valid
  * until the next call on c), or FERRY_ERR_NOT_FOUND when none is.
  */

@@ -496,6 +496,17 @@ show_role(const char *name, const struct ferry_meta *md, int64_t now)
 	    ((left < 0 ? -left : left) % 3600) / 60);
 }
 
+/* Publications by status, for status. */
+static int
+count_pub(const struct ferry_catalog_pub *p, void *arg)
+{
+	unsigned *n = arg;
+
+	if ((unsigned)p->status <= FERRY_CATALOG_PRUNED)
+		n[p->status]++;
+	return 0;
+}
+
 int
 cmd_status(int argc, char **argv)
 {
@@ -507,6 +518,7 @@ cmd_status(int argc, char **argv)
 	struct keyd *kd = NULL;
 	struct args a;
 	int64_t now = (int64_t)time(NULL);
+	unsigned npub[FERRY_CATALOG_PRUNED + 1] = { 0 };
 	char when[32];
 	int rc;
 
@@ -541,6 +553,14 @@ cmd_status(int argc, char **argv)
 		printf("  published by %s at %s (%s)\n", pub.actor, when,
 		    pub.kind);
 	}
+	if (ferry_catalog_pub_foreach(x->cat, 0, count_pub, npub, &err) != 0) {
+		repod_fail(c.catalog, &err);
+		goto out;
+	}
+	printf("  publications: %u live, %u superseded (kept), %u pruned, "
+	    "%u abandoned, %u pending\n", npub[FERRY_CATALOG_LIVE],
+	    npub[FERRY_CATALOG_SUPERSEDED], npub[FERRY_CATALOG_PRUNED],
+	    npub[FERRY_CATALOG_ABANDONED], npub[FERRY_CATALOG_PENDING]);
 	rc = 0;
  out:
 	repod_live_free(&live);

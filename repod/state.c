@@ -629,6 +629,9 @@ repod_prune_states(struct repod_ctx *x, unsigned *removed,
 		(*removed)++;
 	}
 	free(st);
+	/* Also what an earlier prune removed but did not record. */
+	if (r == 0 && oldest > 1)
+		r = ferry_catalog_pruned_below(x->cat, oldest, NULL, err);
 	return r;
 }
 

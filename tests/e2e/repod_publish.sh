@@ -176,6 +176,14 @@ ok
 nstates=$(ls "$st/repo/.states" | wc -l | tr -d ' ')
 [ "$nstates" -le 4 ] || fail "$nstates states kept; retain_states is 4"
 ok
+# The catalog knows which: one live, a superseded one per other state
+# kept, and the publications of pruned states marked so.
+"$repod" status -d "$st" >out 2>err || { cat out err >&2; fail "status"; }
+line=$(grep 'publications:' out) || { cat out >&2; fail "status: no counts"; }
+set -- $line
+[ "$2" = 1 ] && [ "$4" = $((nstates - 1)) ] && [ "$7" -ge $((NB - 4)) ] ||
+	fail "publications by status: $line ($nstates states on disk)"
+ok
 # Every image of the live state is there; none is missing after pruning.
 for f in content/apps/*.img; do
 	h=$(sha256sum "$f" | cut -d' ' -f1)

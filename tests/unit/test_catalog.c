@@ -722,6 +722,53 @@ test_set_status(void **state)
 	ferry_catalog_close(c);
 }
 
+/* States below a bound are gone: their old publications become pruned. */
+static void
+test_pruned_below(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_catalog *c = open_ok(f->path);
+	struct ferry_error err;
+	int64_t p1, p2, a3, p3, p4, p5;
+	int n = -1;
+
+	memset(&err, 0, sizeof(err));
+	p1 = add_pub(c, 1);
+	live_ok(c, p1);
+	p2 = add_pub(c, 2);
+	live_ok(c, p2);
+	a3 = add_pub(c, 3);	/* the publisher died: state 3 again */
+	assert_int_equal(ferry_catalog_reconcile(c, 2, NULL, NULL), 0);
+	p3 = add_pub(c, 3);
+	live_ok(c, p3);
+	p4 = add_pub(c, 4);
+	live_ok(c, p4);
+	p5 = add_pub(c, 5);	/* pending */
+	assert_int_equal(status_of(c, a3), FERRY_CATALOG_ABANDONED);
+
+	assert_int_equal(ferry_catalog_pruned_below(c, 3, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(status_of(c, p1), FERRY_CATALOG_PRUNED);
+	assert_int_equal(status_of(c, p2), FERRY_CATALOG_PRUNED);
+	assert_int_equal(status_of(c, a3), FERRY_CATALOG_ABANDONED);
+	assert_int_equal(status_of(c, p3), FERRY_CATALOG_SUPERSEDED);
+	/* Again: nothing more. */
+	assert_int_equal(ferry_catalog_pruned_below(c, 3, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	/* The live and a pending publication are never pruned. */
+	assert_int_equal(ferry_catalog_pruned_below(c, 100, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(status_of(c, a3), FERRY_CATALOG_PRUNED);
+	assert_int_equal(status_of(c, p3), FERRY_CATALOG_PRUNED);
+	assert_int_equal(status_of(c, p4), FERRY_CATALOG_LIVE);
+	assert_int_equal(status_of(c, p5), FERRY_CATALOG_PENDING);
+	assert_int_equal(ferry_catalog_pruned_below(c, 0, NULL, &err),
+	    FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_catalog_pruned_below(NULL, 3, NULL, NULL),
+	    FERRY_ERR_INVALID_ARG);
+	ferry_catalog_close(c);
+}
+
 static void
 test_status_names(void **state)
 {
@@ -1686,6 +1733,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pub_add_refused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_set_status, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_below, setup,
 		    teardown),
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test_setup_teardown(test_reconcile_switched, setup,
