@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "lib/file.h"
 #include "lib/hash.h"
 #include "lib/hex.h"
@@ -635,16 +637,77 @@ repod_prune_states(struct repod_ctx *x, unsigned *removed,
 	return r;
 }
 
+/*
+ * The set of target files the states refer to, for pruning: a sorted
+ * array of 16-byte BLAKE2b digests of their names under targets/, far
+ * smaller than the names at a million targets.  Two names with one
+ * digest could only keep a file that should go, never remove one that
+ * must stay.
+ */
+#define NAME_DIGEST 16
+
+struct nameset {
+	unsigned char (*d)[NAME_DIGEST];
+	size_t n, cap;
+};
+
+static void
+name_digest(const char *name, unsigned char out[NAME_DIGEST])
+{
+	crypto_generichash(out, NAME_DIGEST, (const unsigned char *)name,
+	    strlen(name), NULL, 0);
+}
+
+static int
+nameset_add(struct nameset *s, const char *name)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 4096;
+		void *d;
+
+		if (cap > SIZE_MAX / NAME_DIGEST ||
+		    (d = realloc(s->d, cap * NAME_DIGEST)) == NULL)
+			return FERRY_ERR_NOMEM;
+		s->d = d;
+		s->cap = cap;
+	}
+	name_digest(name, s->d[s->n++]);
+	return 0;
+}
+
+static int
+cmp_digest(const void *a, const void *b)
+{
+	return memcmp(a, b, NAME_DIGEST);
+}
+
+static void
+nameset_sort(struct nameset *s)
+{
+	if (s->n > 0)
+		qsort(s->d, s->n, NAME_DIGEST, cmp_digest);
+}
+
+static int
+nameset_has(const struct nameset *s, const char *name)
+{
+	unsigned char d[NAME_DIGEST];
+
+	name_digest(name, d);
+	return s->n > 0 &&
+	    bsearch(d, s->d, s->n, NAME_DIGEST, cmp_digest) != NULL;
+}
+
 /* The target files one role file refers to, added to set. */
 static int
 role_targets(struct repod_ctx *x, int64_t state, const char *name,
-    json_t *set, struct ferry_error *err)
+    struct nameset *set, struct ferry_error *err)
 {
 	struct ferry_meta *md = NULL;
 	const char *path, *alg, *base;
 	json_t *t, *hashes, *h;
 	char file[4096];
-	int r;
+	int r = 0;
 
 	if ((r = load_meta(x, state, name, FERRY_META_TARGETS, &md, NULL, NULL,
 	    err)) != 0)
@@ -662,19 +725,20 @@ role_targets(struct repod_ctx *x, int64_t state, const char *name,
 				snprintf(file, sizeof(file), "%.*s/%s.%s",
 				    (int)(base - path), path,
 				    json_string_value(h), base + 1);
-			if (json_object_set_new(set, file, json_true()) != 0) {
-				ferry_meta_free(md);
-				return FERRY_ERR_NOMEM;
-			}
+			if ((r = nameset_add(set, file)) != 0)
+				break;
 		}
+		if (r != 0)
+			break;
 	}
 	ferry_meta_free(md);
-	return 0;
+	return r;
 }
 
 /* Every target file of every state on disk. */
 static int
-referenced_targets(struct repod_ctx *x, json_t *set, struct ferry_error *err)
+referenced_targets(struct repod_ctx *x, struct nameset *set,
+    struct ferry_error *err)
 {
 	struct ferry_meta *snap = NULL;
 	struct ferry_metafile mf;
@@ -714,12 +778,13 @@ referenced_targets(struct repod_ctx *x, json_t *set, struct ferry_error *err)
  out:
 	json_decref(seen);
 	free(st);
+	nameset_sort(set);
 	return r;
 }
 
 /* nftw(3) has no argument for its callback. */
 static struct {
-	json_t *set;
+	struct nameset set;
 	size_t skip;		/* strlen("TREE/targets/") */
 	uint64_t files, bytes;
 	int failed;
@@ -731,7 +796,7 @@ gc_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	(void)ftw;
 	if (flag != FTW_F || strlen(path) <= gc.skip)
 		return 0;
-	if (json_object_get(gc.set, path + gc.skip) != NULL)
+	if (nameset_has(&gc.set, path + gc.skip))
 		return 0;
 	if (unlink(path) != 0) {
 		gc.failed = errno;
@@ -750,9 +815,7 @@ repod_prune_targets(struct repod_ctx *x, uint64_t *files, uint64_t *bytes,
 	int r;
 
 	memset(&gc, 0, sizeof(gc));
-	if ((gc.set = json_object()) == NULL)
-		return FERRY_ERR_NOMEM;
-	if ((r = referenced_targets(x, gc.set, err)) != 0)
+	if ((r = referenced_targets(x, &gc.set, err)) != 0)
 		goto out;
 	snprintf(dir, sizeof(dir), "%s/targets", x->c->repo);
 	gc.skip = strlen(dir) + 1;
@@ -765,7 +828,7 @@ repod_prune_targets(struct repod_ctx *x, uint64_t *files, uint64_t *bytes,
 	*files = gc.files;
 	*bytes = gc.bytes;
  out:
-	json_decref(gc.set);
-	gc.set = NULL;
+	free(gc.set.d);
+	memset(&gc, 0, sizeof(gc));
 	return r;
 }

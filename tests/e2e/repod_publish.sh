@@ -168,8 +168,14 @@ run "$client" -d dev download "apps/a$NB-19.img"
 cmp -s "dev/targets/apps%2Fa$NB-19.img" "content/apps/a$NB-19.img" ||
 	fail "the last image differs"
 ok
-# Nothing half-made is left once a writer has run again.
-run "$repod" prune -d "$st"
+# Nothing half-made is left once a writer has run again, and an image
+# no state names is pruned (here one put there by hand).
+stray="$st/repo/targets/apps/$(printf stray | sha256sum | cut -d' ' -f1).stray.img"
+printf stray >"$stray" || fail "write $stray"
+"$repod" prune -d "$st" >out 2>err || { cat out err >&2; fail "prune"; }
+grep -q ' 1 image files (5 bytes)' out || { cat out >&2; fail "prune: $(cat out)"; }
+[ ! -e "$stray" ] || fail "the stray image was not pruned"
+ok
 left=$(find "$st/repo" -name '*.tmp*' | wc -l | tr -d ' ')
 [ "$left" = 0 ] || fail "temporaries left: $(find "$st/repo" -name '*.tmp*')"
 ok
