@@ -6,8 +6,11 @@
 # in $BENCH_CLIENT_ARGS, then the signing benchmark (sign.sh, ferry-sign
 # beside @tufjs/models) with any extra arguments in $BENCH_SIGN_ARGS,
 # then the HTTP serving benchmark (http.sh, ferry-repod serve beside
-# nginx, loaded by wrk) with any extra arguments in $BENCH_HTTP_ARGS.
-# BENCH_ONLY=meta, client, sign or http runs one part.
+# nginx, loaded by wrk) with any extra arguments in $BENCH_HTTP_ARGS,
+# then the publishing benchmark (publish.sh: ferry-repod publish of a
+# bundle adding $BENCH_PUBLISH_TARGETS targets, default 10,000, beside
+# cp -r of the same images).
+# BENCH_ONLY=meta, client, sign, http or publish runs one part.
 # Exits non-zero if a part fails: on an actual error only, never because
 # something was slow.
 set -u
@@ -20,10 +23,10 @@ builddir=$1
 here=$(cd "$(dirname "$0")" && pwd) || exit 1
 only=${BENCH_ONLY:-}
 case $only in
-''|meta|client|sign|http) ;;
+''|meta|client|sign|http|publish) ;;
 *)
-	echo "run.sh: BENCH_ONLY must be meta, client, sign or http," \
-		"not '$only'" >&2
+	echo "run.sh: BENCH_ONLY must be meta, client, sign, http or" \
+		"publish, not '$only'" >&2
 	exit 2 ;;
 esac
 bench=$builddir/bench/bench_meta
@@ -101,7 +104,8 @@ echo "peer:       $(sha256sum --version 2>/dev/null | head -n 1)"
 echo "args:       BENCH_ARGS=${BENCH_ARGS:-(defaults)}," \
 	"BENCH_CLIENT_ARGS=${BENCH_CLIENT_ARGS:-(defaults)}," \
 	"BENCH_SIGN_ARGS=${BENCH_SIGN_ARGS:-(defaults)}," \
-	"BENCH_HTTP_ARGS=${BENCH_HTTP_ARGS:-(defaults)}"
+	"BENCH_HTTP_ARGS=${BENCH_HTTP_ARGS:-(defaults)}," \
+	"BENCH_PUBLISH_TARGETS=${BENCH_PUBLISH_TARGETS:-10000}"
 echo
 
 # The arguments are split into words on purpose, but never globbed.
@@ -126,5 +130,9 @@ if [ -z "$only" ] || [ "$only" = http ]; then
 	# shellcheck disable=SC2086
 	sh "$here/http.sh" "$builddir" \
 		${BENCH_HTTP_ARGS:-} || exit $?
+fi
+if [ -z "$only" ] || [ "$only" = publish ]; then
+	[ -n "$only" ] || echo
+	sh "$here/publish.sh" "$builddir" || exit $?
 fi
 exit 0

@@ -367,6 +367,52 @@ bundle_dir(const char *bundle, const char *statedir, char *tmp, size_t tmplen,
 	return 0;
 }
 
+/*
+ * Progress while images are stored: a line redrawn in place on a
+ * terminal, a log line every 10 seconds otherwise.
+ */
+static void
+show_progress(const struct repod_progress *pr)
+{
+	static struct timespec last;
+	static int shown;
+	struct timespec now;
+	int64_t ms;
+	int tty = isatty(STDERR_FILENO);
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(now.tv_sec - last.tv_sec) * 1000 +
+	    (now.tv_nsec - last.tv_nsec) / 1000000;
+	if (pr->last) {
+		if (tty && shown)
+			fputs("\r\033[K", stderr);
+		return;
+	}
+	if (last.tv_sec == 0) {
+		last = now;	/* nothing for the first second */
+		return;
+	}
+	if (ms < (tty ? 200 : 10000))
+		return;
+	last = now;
+	if (tty) {
+		fprintf(stderr, "\r\033[Kimages: %" PRIu64 "/%" PRIu64
+		    " targets checked, %" PRIu64 " stored (%.1f MiB)",
+		    pr->done, pr->total, pr->stored,
+		    (double)pr->bytes / (1024 * 1024));
+		shown = 1;
+	} else {
+		char d[24], t[24], n[24], b[24];
+
+		snprintf(d, sizeof(d), "%" PRIu64, pr->done);
+		snprintf(t, sizeof(t), "%" PRIu64, pr->total);
+		snprintf(n, sizeof(n), "%" PRIu64, pr->stored);
+		snprintf(b, sizeof(b), "%" PRIu64, pr->bytes);
+		repod_log("info", "storing images", "checked", d, "of", t,
+		    "stored", n, "bytes", b, NULL);
+	}
+}
+
 int
 cmd_publish(int argc, char **argv)
 {
@@ -394,6 +440,7 @@ cmd_publish(int argc, char **argv)
 	    bundle_dir(argv[optind], c.dir, tmp, sizeof(tmp), dir, sizeof(dir),
 	    sha) != 0)
 		goto out;
+	x->progress = show_progress;
 	if (repod_publish(x, dir, sha, a.images, &unchanged, &err) != 0) {
 		repod_fail(argv[optind], &err);
 		fprintf(stderr, "ferry-repod: nothing was published; what is "

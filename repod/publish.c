@@ -433,6 +433,7 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
     json_t *cat, uint64_t *stored, struct ferry_error *err)
 {
 	struct ferry_error e2 = { 0 };
+	struct repod_progress pr;
 	struct ferry_target t;
 	const char *path, *sha;
 	char file[4096];
@@ -441,6 +442,10 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
 	int r = 0, fd, has;
 
 	*stored = 0;
+	memset(&pr, 0, sizeof(pr));
+	for (i = 0; i < b->n; i++)
+		if (b->f[i].is_new && b->f[i].md->type == FERRY_META_TARGETS)
+			pr.total += json_object_size(b->f[i].md->targets);
 	if ((seen = json_object()) == NULL)
 		return FERRY_ERR_NOMEM;
 	for (i = 0; i < b->n && r == 0; i++) {
@@ -450,6 +455,9 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
 			continue;
 		json_object_foreach((json_t *)f->md->targets, path, v) {
 			(void)v;
+			pr.done++;
+			if (x->progress != NULL)
+				x->progress(&pr);
 			if ((r = ferry_meta_target(f->md, path, &t)) != 0 ||
 			    (r = ferry_tree_target_path_ok(path, &e2)) != 0) {
 				r = ferry_error_set(err, r, "%s v%" PRId64
@@ -501,9 +509,15 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
 			if (r != 0)
 				break;
 			(*stored)++;
+			pr.stored++;
+			pr.bytes += t.length;
 		}
 	}
 	json_decref(seen);
+	if (x->progress != NULL) {
+		pr.last = 1;
+		x->progress(&pr);
+	}
 	return r;
 }
 

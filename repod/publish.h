@@ -26,6 +26,11 @@
 /* How long a writer waits for another to finish. */
 #define REPOD_LOCK_WAIT 60
 
+struct repod_progress {
+	uint64_t done, total, stored, bytes;
+	int last;
+};
+
 struct repod_ctx {
 	const struct repod_config *c;
 	struct ferry_tree *tree;	/* locked for writing */
@@ -33,6 +38,12 @@ struct repod_ctx {
 	struct keyd *keyd;		/* borrowed; NULL without keys */
 	char actor[160];		/* who, for the audit log */
 	int quiet;
+	/*
+	 * Called while publish stores images (may be NULL): of total new
+	 * target entries, done are checked, stored of them were copied in
+	 * (bytes in all); last is set on the final call.
+	 */
+	void (*progress)(const struct repod_progress *pr);
 };
 
 /*
