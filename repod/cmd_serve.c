@@ -163,48 +163,6 @@ parse_args(int argc, char **argv, struct serve_args *a)
 	return -1;
 }
 
-/* "IPv4:PORT" or "[IPv6]:PORT" into ss; 0 or -1. */
-static int
-parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
-	char host[INET6_ADDRSTRLEN + 2], *end;
-	const char *colon;
-	unsigned long port;
-	size_t n;
-
-	memset(ss, 0, sizeof(*ss));
-	if ((colon = strrchr(s, ':')) == NULL ||
-	    (n = (size_t)(colon - s)) == 0 || n >= sizeof(host))
-		return -1;
-	errno = 0;
-	port = colon[1] >= '0' && colon[1] <= '9' ?
-	    strtoul(colon + 1, &end, 10) : 65536;
-	if (port > 65535 || errno != 0 || *end != '\0')
-		return -1;
-	if (s[0] == '[') {
-		if (n < 3 || s[n - 1] != ']')
-			return -1;
-		memcpy(host, s + 1, n - 2);
-		host[n - 2] = '\0';
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*sin6);
-		return 0;
-	}
-	memcpy(host, s, n);
-	host[n] = '\0';
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-		return -1;
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	*len = sizeof(*sin);
-	return 0;
-}
-
 /* The bound address of fd, as "127.0.0.1:8080" or "[::1]:8080". */
 static void
 format_addr(int fd, char *out, size_t outlen)
@@ -235,7 +193,7 @@ listen_on(const char *addr)
 	char bound[INET6_ADDRSTRLEN + 10];
 	int fd, one = 1;
 
-	if (parse_addr(addr, &ss, &len) != 0) {
+	if (repod_parse_addr(addr, &ss, &len) != 0) {
 		repod_failf("listen: %s: not IPv4:PORT or [IPv6]:PORT", addr);
 		return -1;
 	}
@@ -550,7 +508,7 @@ prepare(const struct repod_config *c, const char *mirror,
 	x->c = c;
 	x->mirror = mirror != NULL;
 	for (i = 0; i < c->nlisten; i++)
-		if (parse_addr(c->listen[i], &ss, &len) != 0)
+		if (repod_parse_addr(c->listen[i], &ss, &len) != 0)
 			return repod_failf("listen: %s: not IPv4:PORT or "
 			    "[IPv6]:PORT", c->listen[i]);
 	if (geteuid() == 0) {

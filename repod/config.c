@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <jansson.h>
 
@@ -160,6 +164,48 @@ repod_parse_duration(const char *s, int64_t *out)
 	return 0;
 }
 
+/* "IPv4:PORT" or "[IPv6]:PORT" into ss; 0 or -1. */
+int
+repod_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
+	char host[INET6_ADDRSTRLEN + 2], *end;
+	const char *colon;
+	unsigned long port;
+	size_t n;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((colon = strrchr(s, ':')) == NULL ||
+	    (n = (size_t)(colon - s)) == 0 || n >= sizeof(host))
+		return -1;
+	errno = 0;
+	port = colon[1] >= '0' && colon[1] <= '9' ?
+	    strtoul(colon + 1, &end, 10) : 65536;
+	if (port > 65535 || errno != 0 || *end != '\0')
+		return -1;
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']')
+			return -1;
+		memcpy(host, s + 1, n - 2);
+		host[n - 2] = '\0';
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return -1;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	*len = sizeof(*sin);
+	return 0;
+}
+
 static const struct key *
 find_key(const char *name)
 {
@@ -204,6 +250,8 @@ set_text(struct repod_config *c, const struct key *k, const char *v,
     const char *where, int append, struct ferry_error *err)
 {
 	char *base = (char *)c, **slot, *copy;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	unsigned long long n;
 	int64_t d;
 	char *end;
@@ -229,6 +277,10 @@ set_text(struct repod_config *c, const struct key *k, const char *v,
 			while (c->nlisten > 0)
 				free(c->listen[--c->nlisten]);
 		}
+		if (repod_parse_addr(v, &ss, &sslen) != 0)
+			return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+			    "%s%s: \"%s\" is not IPv4:PORT or [IPv6]:PORT",
+			    where, k->name, v);
 		if (c->nlisten == REPOD_MAX_LISTEN)
 			return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
 			    "%s%s: at most %d addresses", where, k->name,

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include "lib/err.h"
 
 #define REPOD_MAX_LISTEN 8
@@ -12,7 +14,8 @@
 /*
  * The configuration: built-in defaults, then DIR/repod.json (or the file
  * of --config), then the command line.  docs/repod.md documents every
- * field; schemas/repod-config.schema.json describes the file.
+ * field; schemas/repod-config.schema.json describes the file (its
+ * fixtures go through ferry-repod too, in tests/e2e/repod_publish.sh).
  */
 struct repod_config {
 	char *dir;		/* the state directory (-d) */
@@ -68,6 +71,10 @@ void repod_config_free(struct repod_config *c);
 
 /* A duration: "90", "90s", "15m", "6h", "7d"; 0 or -1. */
 int repod_parse_duration(const char *s, int64_t *out);
+
+/* A listen address, "IPv4:PORT" or "[IPv6]:PORT", into ss; 0 or -1. */
+int repod_parse_addr(const char *s, struct sockaddr_storage *ss,
+    socklen_t *len);
 
 /* Print "ferry-repod: what: detail" on stderr; returns 1. */
 int repod_fail(const char *what, const struct ferry_error *err);

@@ -197,4 +197,24 @@ for f in content/apps/*.img; do
 		fail "$f is not stored"
 done
 ok
+echo "== the configuration file: ferry-repod agrees with the schema"
+# schemas/repod-config.schema.json describes repod.json; its fixtures
+# (checked against the schema by schemas.sh) go through ferry-repod too.
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+good=$top_srcdir/tests/fixtures/meta/repod.json
+"$repod" status -d "$st" -c "$good" >out 2>err ||
+	{ cat out err >&2; fail "ferry-repod refuses $good"; }
+ok
+nbad=0
+for f in "$top_srcdir"/tests/fixtures/schema-bad/*.repod.json; do
+	rc=0
+	"$repod" status -d "$st" -c "$f" >out 2>err || rc=$?
+	[ "$rc" = 1 ] || { cat out err >&2; fail "$f: exit $rc, want 1"; }
+	grep -q "$(basename "$f")" err || { cat err >&2; fail "$f: not named"; }
+	echo "refused: $(cat err)"
+	nbad=$((nbad + 1))
+	ok
+done
+[ "$nbad" -ge 8 ] || fail "only $nbad bad configuration fixtures"
+
 echo "$name: $checks checks passed"

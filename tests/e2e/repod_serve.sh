@@ -124,7 +124,8 @@ set +e
 "$repod" serve -d "$tmp/state" --mirror "$tmp" --listen nonsense >out 2>err
 st=$?
 set -e
-check "a malformed address fails" [ "$st" -eq 1 ]
+# Checked with the other flags, before anything starts: a usage error.
+check "a malformed address is a usage error ($st)" [ "$st" -eq 2 ]
 check "and says why" grep -q 'not IPv4:PORT or \[IPv6\]:PORT' err
 
 echo "== the tree"

@@ -6,8 +6,9 @@
 # For each FILE the schema is chosen from signed._type (root, targets,
 # snapshot, timestamp), or for the signer's own files from the top-level
 # _type (see SIGNER_TYPES: "ferry-key" is key.schema.json, and so on) or,
-# for a bare key with keyid and keyval, pubkey.schema.json; one line is
-# printed:
+# for a bare key with keyid and keyval, pubkey.schema.json, or for a file
+# whose name ends in "repod.json" (ferry-repod's configuration, which has
+# no _type) repod-config.schema.json; one line is printed:
 #   ok FILE
 #   FAIL FILE: <JSON pointer in the document>: <message>
 # Exit status: 0 all files passed, 1 some file failed, 2 usage error
@@ -37,7 +38,7 @@ SIGNER_TYPES = {
     "ferry-bundle": "manifest",
 }
 # pubkey has no _type: it is TUF's key object plus keyid.
-OTHERS = tuple(SIGNER_TYPES.values()) + ("pubkey",)
+OTHERS = tuple(SIGNER_TYPES.values()) + ("pubkey", "repod-config")
 SCHEMA_FILES = ("common",) + ROLES + OTHERS
 PROG = "schema_check.py"
 
@@ -183,18 +184,20 @@ def check_file(path, validators):
     except (ValueError, DuplicateKey) as e:
         return ("/", "not JSON: %s" % e)
 
-    # Choose the schema from the document itself, checking just enough
+    # ferry-repod's configuration has no _type: it goes by its name.
+    # Anything else is told by the document itself, checking just enough
     # structure to find signed._type.
-    if not isinstance(doc, dict):
+    if os.path.basename(path).endswith("repod.json"):
+        role = "repod-config"
+    elif not isinstance(doc, dict):
         return ("/", "top level is not an object")
-    top_type = doc.get("_type")
-    if "signed" not in doc and isinstance(top_type, str) and \
-            top_type in SIGNER_TYPES:
-        role = SIGNER_TYPES[top_type]
-    elif "signed" not in doc and isinstance(top_type, str) and \
-            top_type.startswith("ferry-"):
+    elif "signed" not in doc and isinstance(doc.get("_type"), str) and \
+            doc["_type"] in SIGNER_TYPES:
+        role = SIGNER_TYPES[doc["_type"]]
+    elif "signed" not in doc and isinstance(doc.get("_type"), str) and \
+            doc["_type"].startswith("ferry-"):
         return ("/_type", "unknown _type %r (expected one of %s)"
-                % (top_type, ", ".join(sorted(SIGNER_TYPES))))
+                % (doc["_type"], ", ".join(sorted(SIGNER_TYPES))))
     elif "signed" not in doc and "keyid" in doc and "keyval" in doc:
         role = "pubkey"
     else:
