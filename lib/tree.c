@@ -168,7 +168,7 @@ static int
 recover(struct ferry_tree *t, struct ferry_error *err)
 {
 	struct dirent *de;
-	int64_t v;
+	int64_t v, newest = 0;
 	DIR *d;
 	int fd, sfd, unfinished = 0, r = 0;
 
@@ -181,6 +181,24 @@ recover(struct ferry_tree *t, struct ferry_error *err)
 		close(sfd);
 		return io_error(err, t->dir, STATES);
 	}
+	/*
+	 * Without the link only a first state (never switched to) can be a
+	 * leftover: a later one means the link was lost, and removing the
+	 * states would lose the repository.
+	 */
+	while (t->live == 0 && (de = readdir(d)) != NULL)
+		if ((v = state_number(de->d_name, "")) > newest)
+			newest = v;
+	if (newest > 1) {
+		char name[64];
+
+		state_name(newest, "", name, sizeof(name));
+		r = ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s/metadata "
+		    "is missing, but %s exists: restore the link to the "
+		    "newest state (ln -s %s metadata) rather than start "
+		    "afresh", t->dir, name, name);
+	}
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL && r == 0) {
 		if (de->d_name[0] == '.')
 			continue;

@@ -423,6 +423,7 @@ cmd_publish(int argc, char **argv)
 	struct args a;
 	char tmp[PATH_MAX], dir[PATH_MAX], sha[2 * FERRY_HASH_MAX + 1];
 	uint64_t files, bytes;
+	int64_t before;
 	int rc, unchanged;
 
 	if ((rc = parse(argc, argv, publish_usage, "images passphrase-fd "
@@ -441,10 +442,17 @@ cmd_publish(int argc, char **argv)
 	    sha) != 0)
 		goto out;
 	x->progress = show_progress;
+	before = ferry_tree_live(x->tree);
 	if (repod_publish(x, dir, sha, a.images, &unchanged, &err) != 0) {
 		repod_fail(argv[optind], &err);
-		fprintf(stderr, "ferry-repod: nothing was published; what is "
-		    "served is unchanged\n");
+		if (ferry_tree_live(x->tree) != before)
+			fprintf(stderr, "ferry-repod: but %s is published as "
+			    "state %" PRId64 " (what failed came after the "
+			    "switch)\n", argv[optind],
+			    ferry_tree_live(x->tree));
+		else
+			fprintf(stderr, "ferry-repod: nothing was published; "
+			    "what is served is unchanged\n");
 		goto out;
 	}
 	if (unchanged) {

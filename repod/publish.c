@@ -99,6 +99,10 @@ read_entry(struct bundle *b, size_t i, json_t *e, struct ferry_error *err)
 		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s/manifest."
 		    "json: roles[%zu]: malformed entry", b->dir, i);
 	snprintf(full, sizeof(full), "%s/%s", b->dir, path);
+	if ((uint64_t)len > REPOD_META_MAX)
+		return ferry_error_set(err, FERRY_ERR_TOO_LARGE, "%s: the "
+		    "manifest gives %lld bytes, over the limit of %u for a "
+		    "metadata file", full, (long long)len, REPOD_META_MAX);
 	if ((r = ferry_file_read(full, (size_t)len, &f->buf, &f->len)) != 0)
 		return ferry_error_set(err, r, "%s: %s", full,
 		    r == FERRY_ERR_TOO_LARGE ? "longer than the manifest says" :
@@ -437,7 +441,7 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
 	struct ferry_target t;
 	const char *path, *sha;
 	char file[4096];
-	json_t *v, *seen;
+	json_t *v, *seen, *first;
 	size_t i;
 	int r = 0, fd, has;
 
@@ -473,11 +477,44 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
 				r = FERRY_ERR_NOMEM;
 				break;
 			}
-			snprintf(file, sizeof(file), "%s\n%s", path,
-			    sha ? sha : "");
-			if (json_object_get(seen, file) != NULL)
+			/*
+			 * One image listed by several roles is stored once,
+			 * and all of them must describe it alike.
+			 */
+			if (sha != NULL)
+				snprintf(file, sizeof(file), "%s\n%s", path,
+				    sha);
+			else {
+				char *h = json_dumps(t.hashes, JSON_COMPACT |
+				    JSON_SORT_KEYS);
+
+				if (h == NULL) {
+					r = FERRY_ERR_NOMEM;
+					break;
+				}
+				snprintf(file, sizeof(file), "%s\n%s", path,
+				    h);
+				free(h);
+			}
+			if ((first = json_object_get(seen, file)) != NULL) {
+				if (json_integer_value(json_array_get(first,
+				    0)) != (json_int_t)t.length ||
+				    !json_equal(json_array_get(first, 1),
+				    t.hashes)) {
+					r = ferry_error_set(err,
+					    FERRY_ERR_REPOSITORY, "target \"%s"
+					    "\": %s v%" PRId64 " gives it "
+					    "another length or other hashes "
+					    "than %s does", path, f->role,
+					    f->version, json_string_value(
+					    json_array_get(first, 2)));
+					break;
+				}
 				continue;
-			if (json_object_set_new(seen, file, json_true()) != 0) {
+			}
+			if (json_object_set_new(seen, file, json_pack("[I, O, "
+			    "s]", (json_int_t)t.length, t.hashes, f->role)) !=
+			    0) {
 				r = FERRY_ERR_NOMEM;
 				break;
 			}
@@ -558,6 +595,28 @@ new_files(struct bundle *b, struct repod_file **out, size_t *n, json_t *meta)
 	return 0;
 }
 
+/*
+ * A role the bundle no longer has (its delegation was removed) stays in
+ * the new snapshot at its published version: a client refuses a snapshot
+ * that stops listing a role its trusted one lists (TUF 5.5.5), and the
+ * listing keeps the version floor should the role come back.
+ */
+static int
+keep_dropped(const struct repod_live *live, json_t *meta)
+{
+	const char *key;
+	json_t *v;
+
+	if (live->snapshot == NULL)
+		return 0;
+	json_object_foreach((json_t *)live->snapshot->meta, key, v) {
+		if (json_object_get(meta, key) == NULL &&
+		    json_object_set(meta, key, v) != 0)
+			return FERRY_ERR_NOMEM;
+	}
+	return 0;
+}
+
 int
 repod_publish(struct repod_ctx *x, const char *dir, const char *sha256,
     const char *images, int *unchanged, struct ferry_error *err)
@@ -600,7 +659,8 @@ repod_publish(struct repod_ctx *x, const char *dir, const char *sha256,
 		goto out;
 	begun = 1;
 	if ((r = store_images(x, &b, images, cat, &stored, err)) != 0 ||
-	    (r = new_files(&b, &files, &p.nfiles, meta)) != 0)
+	    (r = new_files(&b, &files, &p.nfiles, meta)) != 0 ||
+	    (r = keep_dropped(&live, meta)) != 0)
 		goto out;
 	snprintf(detail, sizeof(detail), "bundle %.64s: root v%zu, %zu new "
 	    "role files, %" PRIu64 " new images", sha256 ? sha256 : "-",

@@ -4,8 +4,10 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -24,6 +26,32 @@
 #include "repod/publish.h"
 
 #define SPEC_VERSION "1.0.31"
+
+/*
+ * Remove bundles a publish killed mid-way left extracted in DIR/tmp.XXXXXX
+ * (made only while the tree's lock is held, as now).
+ */
+static void
+sweep_extracted(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "tmp.", 4) != 0 ||
+		    strlen(de->d_name) != 10 || (de->d_type != DT_DIR &&
+		    de->d_type != DT_UNKNOWN))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (ferry_file_rmtree(path) == 0)
+			repod_log("info", "removed a bundle a killed publish "
+			    "left", "path", path, NULL);
+	}
+	closedir(d);
+}
 
 int
 repod_ctx_open(const struct repod_config *c, struct keyd *keyd,
@@ -45,6 +73,7 @@ repod_ctx_open(const struct repod_config *c, struct keyd *keyd,
 		repod_ctx_close(x);
 		return r;
 	}
+	sweep_extracted(c->dir);
 	*out = x;
 	return 0;
 }
@@ -232,21 +261,27 @@ state_snapshot(struct repod_ctx *x, int64_t state, struct ferry_meta **snap,
 /*
  * The oldest state kept: the newest retain_states (of which extra are
  * still to come: 1 while the next state is being built), and every state
- * younger than retain_seconds.
+ * that stopped being live less than retain_seconds ago, which is when
+ * the state after it was switched to (the live state, and the one the
+ * next state is about to replace, not at all).
  */
 static void
 oldest_retained(struct repod_ctx *x, unsigned extra, const int64_t *st,
     size_t n, int64_t *oldest)
 {
-	int64_t when, now = (int64_t)time(NULL);
+	int64_t retired, now = (int64_t)time(NULL);
 	struct ferry_error err = { 0 };
 	size_t i, kept = extra;
 
 	*oldest = INT64_MAX;	/* none, if extra already fills the quota */
 	for (i = n; i-- > 0; kept++) {
-		if (kept >= x->c->retain_states && (ferry_tree_state_time(
-		    x->tree, st[i], &when, &err) != 0 ||
-		    when < now - x->c->retain_seconds))
+		if (i + 1 == n)
+			retired = now;
+		else if (ferry_tree_state_time(x->tree, st[i + 1], &retired,
+		    &err) != 0)
+			retired = 0;	/* unknown: as old as can be */
+		if (kept >= x->c->retain_states &&
+		    retired < now - x->c->retain_seconds)
 			break;
 		*oldest = st[i];
 	}
@@ -297,16 +332,50 @@ retained_names(struct repod_ctx *x, json_t *set, struct ferry_error *err)
 	return r;
 }
 
-/* Link into the next state what the retained states need. */
+/*
+ * Link file name of the live state into the next one unless it is there
+ * already (in skip, written new; or in done, linked before); then add it
+ * to done (may be NULL).  A file the next state needs (must) and the live
+ * one lacks is an error; one only an older state refers to is not.
+ */
 static int
-carry_over(struct repod_ctx *x, const struct ferry_meta *root, json_t *skip,
-    struct ferry_error *err)
+carry_one(struct repod_ctx *x, const char *name, json_t *skip, json_t *done,
+    int must, struct ferry_error *err)
 {
-	char name[64];
-	const char *key;
-	json_t *set, *v;
-	int64_t i;
 	int r, has;
+
+	if (json_object_get(skip, name) != NULL ||
+	    (done != NULL && json_object_get(done, name) != NULL))
+		return 0;
+	if ((has = ferry_tree_has(x->tree, name)) < 0)
+		return ferry_error_set(err, FERRY_ERR_IO, "%s/metadata/%s: %s",
+		    x->c->repo, name, strerror(errno));
+	if (!has && must)
+		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s/metadata"
+		    "/%s: missing from the live state, which refers to it",
+		    x->c->repo, name);
+	if (has && (r = ferry_tree_link(x->tree, name, err)) != 0)
+		return r;
+	if (done != NULL && json_object_set_new(done, name, json_true()) != 0)
+		return FERRY_ERR_NOMEM;
+	return 0;
+}
+
+/*
+ * Link into the next state what it refers to itself and was not written
+ * new (skip): its snapshot when that was not re-signed, and the role
+ * files the snapshot names; then what the retained states need.
+ */
+static int
+carry_over(struct repod_ctx *x, const struct ferry_meta *root,
+    const struct ferry_meta *snap, json_t *skip, struct ferry_error *err)
+{
+	struct ferry_metafile mf;
+	char name[320];
+	const char *key;
+	json_t *set, *done = NULL, *v;
+	int64_t i;
+	int r = FERRY_ERR_NOMEM;
 
 	if (ferry_tree_live(x->tree) == 0)
 		return 0;
@@ -315,25 +384,32 @@ carry_over(struct repod_ctx *x, const struct ferry_meta *root, json_t *skip,
 	/* Every root, so that any client can walk its chain. */
 	for (i = 1; i <= root->version; i++) {
 		snprintf(name, sizeof(name), "%" PRId64 ".root.json", i);
-		if (json_object_set_new(set, name, json_true()) != 0) {
-			json_decref(set);
-			return FERRY_ERR_NOMEM;
-		}
+		if (json_object_set_new(set, name, json_true()) != 0)
+			goto out;
+	}
+	/* The state's own files: each must be there. */
+	if ((done = json_object()) == NULL)
+		goto out;
+	snprintf(name, sizeof(name), "%" PRId64 ".snapshot.json",
+	    snap->version);
+	if ((r = carry_one(x, name, skip, done, 1, err)) != 0)
+		goto out;
+	json_object_foreach((json_t *)snap->meta, key, v) {
+		if (ferry_meta_metafile(snap, key, &mf) != 0)
+			continue;
+		snprintf(name, sizeof(name), "%" PRId64 ".%s", mf.version,
+		    key);
+		if ((r = carry_one(x, name, skip, done, 1, err)) != 0)
+			goto out;
 	}
 	if ((r = retained_names(x, set, err)) != 0)
 		goto out;
 	json_object_foreach(set, key, v) {
-		if (json_object_get(skip, key) != NULL)
-			continue;
-		if ((has = ferry_tree_has(x->tree, key)) < 0) {
-			r = ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
-			    key, strerror(errno));
-			goto out;
-		}
-		if (has && (r = ferry_tree_link(x->tree, key, err)) != 0)
+		if ((r = carry_one(x, key, skip, done, 0, err)) != 0)
 			goto out;
 	}
  out:
+	json_decref(done);
 	json_decref(set);
 	return r;
 }
@@ -524,7 +600,8 @@ repod_state_commit(struct repod_ctx *x, struct repod_live *live,
 	if ((r = ferry_tree_put(x->tree, "root.json", p->root_bytes,
 	    p->root_len, err)) != 0)
 		goto out;
-	if ((r = carry_over(x, p->root, skip, err)) != 0 ||
+	if ((r = carry_over(x, p->root, sp.snap != NULL ? sp.snap :
+	    live->snapshot, skip, err)) != 0 ||
 	    (r = record(x, p, sp.snap != NULL ? sp.snap : live->snapshot, &sp,
 	    &id, err)) != 0 ||
 	    (r = ferry_tree_switch(x->tree, sp.tsbuf, sp.tslen, err)) != 0)

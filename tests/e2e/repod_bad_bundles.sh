@@ -338,6 +338,35 @@ fresh good5 b3
 bt assemble apps4-good.json s5ok.sig apps good5/metadata/apps.json
 bt fix good5 metadata/apps.json 4
 
+echo "== 5b. one image, two roles, two lengths"
+# Top-level targets v4 lists apps/c.img too, with apps v3's sha256 but one
+# byte shorter: the image is stored once, so the two must agree.
+rm -rf ws5b && cp -R "$ws" ws5b || fail "cp ws ws5b"
+printf 'five b\n' >content/five-b.txt
+(cd content && "$sign" targets add -C ../ws5b five-b.txt) >out 2>err ||
+	{ cat out err >&2; fail "targets add five-b.txt"; }
+[ "$(bt version ws5b/staged/targets.json)" = 4 ] || fail "ws5b stages no targets v4"
+bt addtarget ws5b/staged/targets.json apps/c.img 4999 \
+    "$(sha256sum content/apps/c.img | cut -d' ' -f1)"
+run "$sign" request -C ws5b -o req5b.json targets
+run "$sign" sign --key keys/targets.key --passphrase-fd 3 -o s5b.sig \
+    req5b.json 3<pw
+fresh bad5b b3
+bt assemble ws5b/staged/targets.json s5b.sig targets bad5b/metadata/targets.json
+bt fix bad5b metadata/targets.json 4
+# Listed last, targets comes after apps, whose image is right: only the
+# comparison can catch it (listed first, the image check does).
+"$py" -c '
+import json, sys
+p = sys.argv[1]
+m = json.load(open(p))
+m["roles"].sort(key=lambda e: e["role"] == "targets")
+json.dump(m, open(p, "w"), separators=(",", ":"), sort_keys=True)
+' bad5b/manifest.json || fail "reorder bad5b/manifest.json"
+refused "apps/c.img listed by targets and apps with two lengths" \
+    'target "apps/c.img": .* gives it another length or other hashes than' \
+    bad5b
+
 echo "== 6. a role nobody delegates; a delegated role missing"
 fresh bad6 b3
 cp b3/metadata/apps.json bad6/metadata/ghost.json

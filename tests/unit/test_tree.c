@@ -851,6 +851,41 @@ test_recover_sweeps_temporaries(void **state)
 	json_decref(h);
 }
 
+/*
+ * A lost metadata link with published states behind it is refused, not
+ * taken for a tree where nothing was published (which would remove them).
+ */
+static void
+test_open_refuses_lost_link(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	struct ferry_tree *t = open_tree(f);
+	char p[512], states[512];
+
+	publish_simple(t, "{\"root\":1}", TS1);
+	begin(t);
+	link_(t, "root.json");
+	switch_(t, TS2);
+	ferry_tree_close(t);
+	t = NULL;
+	tpath(f, "metadata", p, sizeof(p));
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(ferry_tree_open(f->tree, 0, &t, &err),
+	    FERRY_ERR_REPOSITORY);
+	assert_null(t);
+	assert_non_null(strstr(err.msg, "metadata is missing, but "
+	    ".states/0000000002 exists"));
+	tpath(f, ".states", states, sizeof(states));
+	unit_assert_dir_is(states, "0000000001/0000000002");
+	/* Restored as the message says, the tree opens as before. */
+	assert_int_equal(symlink(".states/0000000002", p), 0);
+	t = open_tree(f);
+	assert_int_equal(ferry_tree_live(t), 2);
+	assert_read_is(t, 0, "timestamp.json", TS2);
+	ferry_tree_close(t);
+}
+
 /* Before anything was published, every state on disk is a leftover. */
 static void
 test_recover_nothing_live(void **state)
@@ -1662,6 +1697,7 @@ main(void)
 		T(test_recover_after_crash),
 		T(test_recover_sweeps_temporaries),
 		T(test_recover_nothing_live),
+		T(test_open_refuses_lost_link),
 		T(test_lock_same_process),
 		T(test_lock_other_process),
 		T(test_target_path_ok),
