@@ -431,6 +431,18 @@ refused "a text file" "junk.txt: not a bundle" junk.txt
 mkdir empty
 refused "an empty directory" \
     "empty: not a bundle directory: manifest.json: No such file" empty
+# A bundle directory whose manifest claims a metadata file over 64 MiB:
+# refused before the file is read.
+fresh big b3
+"$py" -c '
+import json, sys
+p = sys.argv[1]
+m = json.load(open(p))
+m["roles"][-1]["length"] = (64 << 20) + 1
+json.dump(m, open(p, "w"), separators=(",", ":"), sort_keys=True)
+' big/manifest.json || fail "edit big/manifest.json"
+refused "a manifest length over 64 MiB" \
+    "the manifest gives 67108865 bytes, over the limit of 67108864" big
 # A bundle holds metadata only: one file over 64 MiB is refused while
 # it is extracted (it compresses to a few kilobytes).
 "$py" -c '
