@@ -31,6 +31,7 @@
 #include "lib/json.h"
 #include "lib/keyfile.h"
 #include "lib/passphrase.h"
+#include "lib/sandbox.h"
 #include "lib/seckey.h"
 #include "repod/keyd.h"
 
@@ -351,37 +352,56 @@ serve_requests(int sock, struct kstate *s)
 	}
 }
 
+/* Wipe whatever keys are open, tell the parent why not, and exit. */
+static void __attribute__((noreturn))
+refuse(int sock, struct kstate *s, const char *why)
+{
+	free_keys(s);
+	(void)send_msg(sock, ST_REFUSED, why, strlen(why));
+	_exit(1);
+}
+
 static void __attribute__((noreturn))
 keyd_main(const struct repod_config *c, int sock, int pfd)
 {
 	struct ferry_error err = { 0 };
 	struct kstate s;
 	json_t *ids;
-	char *out;
+	char *out, why[600];
 
 	memset(&s, 0, sizeof(s));
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)prctl(PR_SET_NAME, "ferry-keyd", 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	close_others(sock, pfd);
+	if (ferry_sandbox_nodump(&err) != 0)
+		refuse(sock, &s, ferry_error_msg(&err));
 	s.lifetime[0] = c->snapshot_expiry;
 	s.lifetime[1] = c->timestamp_expiry;
-	if (load_keys(c, pfd, &s, &err) != 0) {
-		/* The snapshot key may be open when the timestamp key fails. */
-		free_keys(&s);
-		(void)send_msg(sock, ST_REFUSED, ferry_error_msg(&err),
-		    strlen(ferry_error_msg(&err)));
-		_exit(1);
-	}
+	/* The snapshot key may be open when the timestamp key fails. */
+	if (load_keys(c, pfd, &s, &err) != 0)
+		refuse(sock, &s, ferry_error_msg(&err));
 	if (pfd >= 0 && pfd != STDIN_FILENO)
 		close(pfd);
+	/*
+	 * From here on keyd only reads requests, signs, replies and exits:
+	 * any other system call kills it (lib/sandbox.h).  Without the
+	 * filter it does not serve, as the signer does not run.
+	 */
+	if (ferry_sandbox_enter(FERRY_SANDBOX_STDIO, &err) != 0) {
+		snprintf(why, sizeof(why), "cannot sandbox the key process "
+		    "(%s): refusing to run", ferry_error_msg(&err));
+		refuse(sock, &s, why);
+	}
 	ids = json_pack("{s:s, s:s}", "snapshot", ferry_seckey_keyid(s.key[0]),
 	    "timestamp", ferry_seckey_keyid(s.key[1]));
 	out = ids != NULL ? json_dumps(ids, JSON_COMPACT) : NULL;
 	json_decref(ids);
-	if (out == NULL || send_msg(sock, ST_OK, out, strlen(out)) != 0)
+	if (out == NULL || send_msg(sock, ST_OK, out, strlen(out)) != 0) {
+		free(out);
+		free_keys(&s);
 		_exit(1);
+	}
 	free(out);
 	serve_requests(sock, &s);
 	free_keys(&s);

@@ -7,7 +7,9 @@
  * bytes of a "signed" object; keyd signs them only if they are that
  * role's valid metadata, canonical, unexpired, expiring no later than the
  * configured lifetime allows, and of a higher version than anything it
- * signed before for that role.  Anything else is refused.
+ * signed before for that role.  Anything else is refused.  Once its keys
+ * are open it runs under a seccomp filter (lib/sandbox.h) that lets it
+ * read, sign, reply and exit, and kills it for any other system call.
  */
 #ifndef FERRY_REPOD_KEYD_H
 #define FERRY_REPOD_KEYD_H

@@ -2,7 +2,7 @@
  * ferry-sign: the offline signer.  It runs on an air-gapped machine and
  * is the only place root and targets keys exist: it makes keys, encrypted
  * at rest, and signs metadata with them.  It never uses the network: the
- * kernel refuses it any socket (signer/sandbox.c).  See docs/sign.md.
+ * kernel refuses it any socket (lib/sandbox.c).  See docs/sign.md.
  */
 #include "config.h"
 
@@ -23,6 +23,7 @@
 #include "lib/json.h"
 #include "lib/keyfile.h"
 #include "lib/meta.h"
+#include "lib/sandbox.h"
 #include "signer/sign.h"
 #include "signer/ws.h"
 
@@ -236,12 +237,12 @@ sign_now_str(char *buf, size_t len)
 int
 main(int argc, char **argv)
 {
-	const char *why = NULL;
+	struct ferry_error err = { 0 };
 	size_t i;
 
-	if (sign_sandbox(&why) != 0)
+	if (ferry_sandbox_enter(FERRY_SANDBOX_NO_NETWORK, &err) != 0)
 		return sign_failf("cannot sandbox the signer (%s): refusing "
-		    "to run", why);
+		    "to run", ferry_error_msg(&err));
 	if (sodium_init() < 0)
 		return sign_failf("libsodium failed to initialise");
 	if (argc < 2)

@@ -13,15 +13,6 @@
 #include "lib/passphrase.h"
 #include "lib/seckey.h"
 
-/*
- * Make the process unable to use the network and to leak its memory: no
- * core dumps, not attachable by ptrace from the same user, and a seccomp
- * filter under which socket(2) and its kin fail with EACCES.  Called
- * first thing in main.  Returns 0, or -1 with a reason in *why if the
- * filter could not be installed (then the signer refuses to run).
- */
-int sign_sandbox(const char **why);
-
 /* Print "ferry-sign: what: detail" on stderr; returns 1. */
 int sign_fail(const char *what, const struct ferry_error *err);
 int sign_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -114,6 +114,11 @@ ls -l "/proc/$httppid/fd" 2>/dev/null | grep -q '\.key' &&
 nsock=$(ls -l "/proc/$keydpid/fd" 2>/dev/null | grep -c 'socket:')
 [ "$nsock" = 1 ] || fail "the key process has $nsock sockets"
 ok
+# The key process signs under its seccomp filter (lib/sandbox.h).
+filter=$(awk '/^Seccomp:/ { print $2 }' "/proc/$keydpid/status")
+[ "$filter" = 2 ] ||
+	fail "the key process has no seccomp filter (Seccomp: $filter)"
+ok
 
 echo "== the device client over HTTP"
 run "$client" -d dev init --root "$ws/metadata/1.root.json" \

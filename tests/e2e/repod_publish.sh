@@ -78,6 +78,49 @@ run "$repod" init -d "$st" --root "$ws/metadata/1.root.json" \
 # Keep 4 states whatever their age, so that pruning shows.
 printf '{"retain_states": 4, "retain_seconds": 0}\n' >"$st/repod.json"
 pub() { "$repod" publish -d "$st" --images content --passphrase-fd 3 "$@" 3<pw; }
+
+# The key process does not sign without its seccomp filter: with a
+# preloaded prctl() that refuses PR_SET_SECCOMP, publish refuses, and
+# publishes nothing.
+CC=${CC:-cc}
+if command -v "$CC" >/dev/null 2>&1; then
+	cat >noseccomp.c <<'EOF'
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
+int
+prctl(int op, ...)
+{
+	int (*real)(int, ...) = (int (*)(int, ...))dlsym(RTLD_NEXT, "prctl");
+	unsigned long a[4];
+	va_list ap;
+	int i;
+
+	va_start(ap, op);
+	for (i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (op == PR_SET_SECCOMP) {
+		errno = EINVAL;
+		return -1;
+	}
+	return real(op, a[0], a[1], a[2], a[3]);
+}
+EOF
+	"$CC" -shared -fPIC -o noseccomp.so noseccomp.c -ldl ||
+	    fail "cannot build the prctl shim"
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	    LD_PRELOAD=$tmp/noseccomp.so pub b1.tar.zst >out 2>err &&
+		fail "publish ran a key process without its filter"
+	grep -q 'cannot sandbox the key process (prctl(PR_SET_SECCOMP): .*): refusing to run' err ||
+		fail "publish without the filter said: $(cat err)"
+	[ -e "$st/repo/metadata" ] && fail "publish without the filter published"
+	ok
+else
+	echo "(no C compiler: keyd without its filter not tried)"
+fi
+
 pub b1.tar.zst >out 2>err || { cat out err >&2; fail "publish b1"; }
 grep -q 'published b1.tar.zst as state 1' out || fail "publish said: $(cat out)"
 ok
