@@ -484,8 +484,8 @@ supervise(const struct serve_ctx *x, struct repod_origin *o)
 		}
 		if (o != NULL && (int64_t)time(NULL) >= next &&
 		    repod_origin_tick(o, (int64_t)time(NULL), &next) != 0) {
-			repod_log("error", "the signing process is gone; "
-			    "stopping", NULL);
+			repod_log("error", "the key process is gone or out "
+			    "of step; stopping", NULL);
 			rc = 1;
 			break;
 		}

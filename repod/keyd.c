@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 
 #include <sodium.h>
 
+#include "lib/file.h"
 #include "lib/json.h"
 #include "lib/keyfile.h"
 #include "lib/passphrase.h"
@@ -43,11 +45,13 @@
 #define REPLY_TIMEOUT_MS (120 * 1000)	/* the first reply waits for Argon2id */
 /* Slack on an expiry, for clocks read at slightly different times. */
 #define EXPIRY_SLACK 300
+#define TIMESTAMP_MAX (1u << 20)	/* the live timestamp.json, read once */
 
 struct keyd {
-	int sock;
+	int sock;		/* -1 once the channel broke */
 	pid_t pid;
 	char keyid[2][FERRY_KEYID_HEXLEN + 1];	/* snapshot, timestamp */
+	int64_t signed_max[2];	/* the highest version signed, by role */
 };
 
 /* --- both sides --------------------------------------------------------- */
@@ -195,12 +199,17 @@ open_credentials(const char *path, struct ferry_error *err)
 		return ferry_error_set(err, FERRY_ERR_IO, "%s: not a regular "
 		    "file", path);
 	}
-	if ((st.st_mode & 077) != 0 || (st.st_uid != geteuid() &&
-	    st.st_uid != 0)) {
+	if ((st.st_mode & 077) != 0) {
 		close(fd);
 		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s: must be"
-		    " readable by its owner only (it is mode %04o, owner uid "
-		    "%lu): chmod 600 it", path, (unsigned)(st.st_mode & 07777),
+		    " readable by its owner only (it is mode %04o): chmod 600 "
+		    "it", path, (unsigned)(st.st_mode & 07777));
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		close(fd);
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s: must be"
+		    " owned by root or by uid %lu, which reads it (its owner "
+		    "is uid %lu): chown it", path, (unsigned long)geteuid(),
 		    (unsigned long)st.st_uid);
 	}
 	return fd;
@@ -256,6 +265,35 @@ load_keys(const struct repod_config *c, int pfd, struct kstate *s,
 	ferry_passphrase_free(pp);
 	ferry_passphrase_free(pp2);
 	return r;
+}
+
+/*
+ * Start from the versions the live state was signed with, read from the
+ * tree before the filter closes the file system: a new key process does
+ * not sign a version at or below what clients already have.  (Nothing is
+ * live yet, or the tree cannot be read: from 0, as before.)
+ */
+static void
+seed_versions(const struct repod_config *c, struct kstate *s)
+{
+	struct ferry_meta *ts = NULL;
+	struct ferry_metafile mf;
+	struct ferry_error err = { 0 };
+	unsigned char *buf = NULL;
+	char path[PATH_MAX];
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/metadata/timestamp.json", c->repo);
+	if (ferry_file_read(path, TIMESTAMP_MAX, &buf, &len) != 0)
+		return;
+	if (ferry_meta_parse(buf, len, TIMESTAMP_MAX, &ts, &err) == 0 &&
+	    ts->type == FERRY_META_TIMESTAMP) {
+		s->last[1] = ts->version;
+		if (ferry_meta_metafile(ts, "snapshot.json", &mf) == 0)
+			s->last[0] = mf.version;
+	}
+	ferry_meta_free(ts);
+	free(buf);
 }
 
 /*
@@ -317,6 +355,28 @@ check_request(struct kstate *s, int t, const unsigned char *buf, size_t len,
 	return ok;
 }
 
+/*
+ * Sign the request buf of kind op into sig (role *t), or say in msg why
+ * not: 1 signed, 0 refused.
+ */
+static int
+sign_request(struct kstate *s, uint32_t op, const unsigned char *buf,
+    size_t len, int *t, char *sig, char *msg, size_t msglen)
+{
+	*t = op == OP_SIGN_SNAPSHOT ? 0 : op == OP_SIGN_TIMESTAMP ? 1 : -1;
+	if (*t < 0) {
+		snprintf(msg, msglen, "unknown request %u", op);
+		return 0;
+	}
+	if (!check_request(s, *t, buf, len, msg, msglen))
+		return 0;
+	if (ferry_seckey_sign(s->key[*t], buf, len, sig) != 0) {
+		snprintf(msg, msglen, "signing failed");
+		return 0;
+	}
+	return 1;
+}
+
 static void
 serve_requests(int sock, struct kstate *s)
 {
@@ -325,21 +385,16 @@ serve_requests(int sock, struct kstate *s)
 	uint32_t op;
 	size_t len;
 	json_t *rep;
-	int t;
+	int t, ok;
 
 	while (recv_msg(sock, &op, &buf, &len, KEYD_MAX_REQUEST, -1) == 0) {
-		t = op == OP_SIGN_SNAPSHOT ? 0 : op == OP_SIGN_TIMESTAMP ? 1 :
-		    -1;
-		if (t < 0)
-			snprintf(msg, sizeof(msg), "unknown request %u", op);
-		if (t < 0 || !check_request(s, t, buf, len, msg, sizeof(msg)) ||
-		    ferry_seckey_sign(s->key[t], buf, len, sig) != 0) {
-			free(buf);
+		ok = sign_request(s, op, buf, len, &t, sig, msg, sizeof(msg));
+		free(buf);
+		if (!ok) {
 			if (send_msg(sock, ST_REFUSED, msg, strlen(msg)) != 0)
 				break;
 			continue;
 		}
-		free(buf);
 		rep = json_pack("{s:s, s:s}", "keyid",
 		    ferry_seckey_keyid(s->key[t]), "sig", sig);
 		out = rep != NULL ? json_dumps(rep, JSON_COMPACT) : NULL;
@@ -381,6 +436,7 @@ keyd_main(const struct repod_config *c, int sock, int pfd)
 	/* The snapshot key may be open when the timestamp key fails. */
 	if (load_keys(c, pfd, &s, &err) != 0)
 		refuse(sock, &s, ferry_error_msg(&err));
+	seed_versions(c, &s);
 	if (pfd >= 0 && pfd != STDIN_FILENO)
 		close(pfd);
 	/*
@@ -511,6 +567,19 @@ keyd_pid(const struct keyd *k)
 }
 
 int
+keyd_usable(const struct keyd *k)
+{
+	return k->sock != -1 && kill(k->pid, 0) == 0;
+}
+
+int64_t
+keyd_signed(const struct keyd *k, enum ferry_meta_type t)
+{
+	return t == FERRY_META_SNAPSHOT ? k->signed_max[0] :
+	    t == FERRY_META_TIMESTAMP ? k->signed_max[1] : 0;
+}
+
+int
 keyd_sign(struct keyd *k, json_t *signed_obj, struct ferry_meta **out,
     struct ferry_error *err)
 {
@@ -520,7 +589,7 @@ keyd_sign(struct keyd *k, json_t *signed_obj, struct ferry_meta **out,
 	json_t *doc = NULL;
 	uint32_t op, st;
 	size_t clen, rlen;
-	int r;
+	int r, t;
 
 	if ((r = ferry_meta_from_signed(signed_obj, &md, err)) != 0)
 		return r;
@@ -531,13 +600,24 @@ keyd_sign(struct keyd *k, json_t *signed_obj, struct ferry_meta **out,
 		    "sign snapshot and timestamp only");
 		goto out;
 	}
+	if (k->sock == -1) {
+		r = ferry_error_set(err, FERRY_ERR_IO, "the key process: its "
+		    "channel broke on an earlier request");
+		goto out;
+	}
 	if ((r = ferry_json_canonical(signed_obj, &canon, &clen, err)) != 0)
 		goto out;
 	if (send_msg(k->sock, op, canon, clen) != 0 ||
 	    recv_msg(k->sock, &st, &rep, &rlen, REPLY_MAX,
 	    REPLY_TIMEOUT_MS) != 0) {
 		r = ferry_error_set(err, FERRY_ERR_IO, "the key process: %s",
-		    strerror(errno));
+		    errno == ETIMEDOUT ? "no answer in time" : strerror(errno));
+		/*
+		 * A late answer would be read as the next request's: the
+		 * channel is useless now.  Closing it makes keyd exit.
+		 */
+		close(k->sock);
+		k->sock = -1;
 		goto out;
 	}
 	if (st != ST_OK) {
@@ -556,6 +636,10 @@ keyd_sign(struct keyd *k, json_t *signed_obj, struct ferry_meta **out,
 		    "answered nonsense");
 		goto out;
 	}
+	/* Signed, whatever becomes of it: keyd will not sign it again. */
+	t = md->type == FERRY_META_SNAPSHOT ? 0 : 1;
+	if (md->version > k->signed_max[t])
+		k->signed_max[t] = md->version;
 	if ((r = ferry_meta_add_signature(md, keyid, sig, err)) != 0)
 		goto out;
 	*out = md;

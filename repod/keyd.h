@@ -53,6 +53,20 @@ int keyd_sign(struct keyd *k, json_t *signed_obj, struct ferry_meta **out,
 /* The key process's pid, for tests and logs. */
 pid_t keyd_pid(const struct keyd *k);
 
+/*
+ * Whether k can still sign: keyd is alive and the channel in step (a
+ * request that failed on the way, or whose answer did not come in time,
+ * closes it).  A caller with an unusable k starts another.
+ */
+int keyd_usable(const struct keyd *k);
+
+/*
+ * The highest version of role t signed through k (0: none).  keyd never
+ * signs a version twice, so after a signed state failed to be published
+ * the next request must go above this, not above what is live.
+ */
+int64_t keyd_signed(const struct keyd *k, enum ferry_meta_type t);
+
 /* Close the channel, reap the process, free k; accepts NULL. */
 void keyd_stop(struct keyd *k);
 

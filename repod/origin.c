@@ -7,13 +7,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <time.h>
 
 #include "repod/origin.h"
 #include "repod/publish.h"
 
-/* After a failed re-signing, try again this soon. */
+/* After a failed re-signing, try again this soon (sooner for short margins). */
 #define RETRY_SECONDS 30
 
 struct repod_origin {
@@ -45,6 +44,15 @@ repod_origin_start(const struct repod_config *c, struct repod_origin **out,
 	return 0;
 }
 
+/* A quarter of the timestamp's margin, between 1 and RETRY_SECONDS. */
+static int64_t
+retry_seconds(const struct repod_config *c)
+{
+	int64_t s = c->timestamp_refresh / 4;
+
+	return s < 1 ? 1 : s > RETRY_SECONDS ? RETRY_SECONDS : s;
+}
+
 int
 repod_origin_tick(struct repod_origin *o, int64_t now, int64_t *next)
 {
@@ -69,10 +77,13 @@ repod_origin_tick(struct repod_origin *o, int64_t now, int64_t *next)
 	} else if (r != 0) {
 		repod_log("error", "re-signing failed", "error",
 		    ferry_error_msg(&err), NULL);
-		o->due = now + RETRY_SECONDS;
-		/* Without the key process there is nothing to retry. */
-		if (r == FERRY_ERR_IO && kill(keyd_pid(o->keyd), 0) != 0)
-			return r;
+		o->due = now + retry_seconds(o->c);
+		/*
+		 * Without the key process, or with its channel out of step,
+		 * there is nothing to retry: serve stops, to be restarted.
+		 */
+		if (!keyd_usable(o->keyd))
+			return FERRY_ERR_IO;
 	} else {
 		o->due = due > now ? due : now + 1;
 		(void)ferry_meta_format_time(o->due, when, sizeof(when));

@@ -447,22 +447,32 @@ static int
 make_pair(struct repod_ctx *x, struct repod_live *live,
     struct repod_pubinfo *p, struct signed_pair *sp, struct ferry_error *err)
 {
-	int64_t now = (int64_t)time(NULL), sv, tv;
+	int64_t now = (int64_t)time(NULL), sv, tv, snext, tnext;
 	char hex[2 * FERRY_HASH_MAX + 1];
 	json_t *s = NULL, *meta;
 	int r = FERRY_ERR_NOMEM;
 
+	/*
+	 * Above what is live, and above anything keyd signed for a state
+	 * that then failed to be published: keyd signs a version once.
+	 */
 	sv = live->snapshot != NULL ? live->snapshot->version : 0;
 	tv = live->timestamp != NULL ? live->timestamp->version : 0;
-	if (sv == INT64_MAX || tv == INT64_MAX)
+	snext = sv > keyd_signed(x->keyd, FERRY_META_SNAPSHOT) ? sv :
+	    keyd_signed(x->keyd, FERRY_META_SNAPSHOT);
+	tnext = tv > keyd_signed(x->keyd, FERRY_META_TIMESTAMP) ? tv :
+	    keyd_signed(x->keyd, FERRY_META_TIMESTAMP);
+	if (snext == INT64_MAX || tnext == INT64_MAX)
 		return ferry_error_set(err, FERRY_ERR_VERSION, "the versions "
 		    "cannot go higher");
+	snext++;
+	tnext++;
 	sp->new_snapshot = p->snapshot_meta != NULL || live->snapshot == NULL ||
 	    live->snapshot->expires - now <= x->c->snapshot_refresh;
 	if (sp->new_snapshot) {
 		meta = p->snapshot_meta != NULL ? p->snapshot_meta :
 		    (json_t *)live->snapshot->meta;
-		if ((s = new_signed("snapshot", sv + 1, now +
+		if ((s = new_signed("snapshot", snext, now +
 		    x->c->snapshot_expiry, meta)) == NULL)
 			goto out;
 		if ((r = sign_checked(x, p->root, FERRY_META_SNAPSHOT, s,
@@ -478,18 +488,18 @@ make_pair(struct repod_ctx *x, struct repod_live *live,
 	r = FERRY_ERR_NOMEM;
 	if (sha256_hex(sp->snapbuf, sp->snaplen, hex) != 0 ||
 	    (meta = json_pack("{s:{s:I, s:I, s:{s:s}}}", "snapshot.json",
-	    "version", (json_int_t)(sp->new_snapshot ? sv + 1 : sv), "length",
+	    "version", (json_int_t)(sp->new_snapshot ? snext : sv), "length",
 	    (json_int_t)sp->snaplen, "hashes", "sha256", hex)) == NULL)
 		goto out;
-	s = new_signed("timestamp", tv + 1, now + x->c->timestamp_expiry, meta);
+	s = new_signed("timestamp", tnext, now + x->c->timestamp_expiry, meta);
 	json_decref(meta);
 	if (s == NULL)
 		goto out;
 	if ((r = sign_checked(x, p->root, FERRY_META_TIMESTAMP, s, &sp->ts,
 	    &sp->tsbuf, &sp->tslen, err)) != 0)
 		goto out;
-	p->snapshot_version = sp->new_snapshot ? sv + 1 : sv;
-	p->timestamp_version = tv + 1;
+	p->snapshot_version = sp->new_snapshot ? snext : sv;
+	p->timestamp_version = tnext;
 	p->timestamp_expires = sp->ts->expires;
 	r = 0;
  out:

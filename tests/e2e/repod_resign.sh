@@ -1,0 +1,178 @@
+#!/bin/sh
+# ferry-repod serve keeps re-signing after a re-signing that failed once
+# keyd had signed: a preloaded symlinkat() fails with ENOSPC while a flag
+# file exists, so the state switch fails after the new timestamp was
+# signed.  keyd never signs a version twice, so the next attempt must ask
+# for a higher one; the timestamp must stay fresh and the client happy
+# once the disk "has room" again.
+set -u
+name=repod_resign
+fail() { echo "$name: FAIL: $*" >&2; exit 1; }
+for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT; do
+	eval "p=\${$v:-}"
+	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
+done
+sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT
+CC=${CC:-cc}
+command -v "$CC" >/dev/null 2>&1 || { echo "SKIP: no C compiler"; exit 77; }
+command -v curl >/dev/null 2>&1 || { echo "SKIP: no curl"; exit 77; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
+spid=
+cleanup() {
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT PIPE TERM
+cd "$tmp" || fail "cd $tmp"
+checks=0
+ok() { checks=$((checks + 1)); }
+run() {
+	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
+	ok
+}
+
+echo "== a symlinkat() that fails while $tmp/full exists"
+cat >full.c <<'EOF'
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+int
+symlinkat(const char *target, int dfd, const char *path)
+{
+	int (*real)(const char *, int, const char *) =
+	    (int (*)(const char *, int, const char *))dlsym(RTLD_NEXT,
+	    "symlinkat");
+	const char *flag = getenv("RESIGN_FULL");
+
+	if (flag != NULL && access(flag, F_OK) == 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return real(target, dfd, path);
+}
+EOF
+"$CC" -shared -fPIC -o full.so full.c -ldl || fail "cannot build the shim"
+ok
+
+echo "== a repository, published"
+printf 'resign test passphrase\n' >pw
+mkdir keys content
+for k in root targets snapshot timestamp; do
+	run "$sign" key generate --kdf interactive --label "$k" \
+	    --passphrase-fd 3 "keys/$k.key" 3<pw
+done
+ws=$tmp/ws
+run "$sign" init -C "$ws" --key root=keys/root.pub \
+    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
+    --key timestamp=keys/timestamp.pub
+printf 'hello\n' >content/hello.txt
+(cd content && "$sign" targets add -C "$ws" hello.txt) >out 2>&1 ||
+	fail "targets add: $(cat out)"
+run "$sign" request -C "$ws" -o req.json
+mkdir sig
+for k in root targets; do
+	run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 -o "sig/$k.sig" \
+	    req.json 3<pw
+done
+run "$sign" merge -C "$ws" sig/*.sig
+run "$sign" bundle -C "$ws" b1.tar.zst
+st=$tmp/st
+run "$repod" init -d "$st" --root "$ws/metadata/1.root.json" \
+    --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key
+# Re-signed 6 s before a 10 s expiry; after a failure, retried in 1 s.
+cat >"$st/repod.json" <<'JSON'
+{"timestamp_expiry": "10s", "timestamp_refresh": "6s",
+ "retain_states": 3, "retain_seconds": 0}
+JSON
+run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
+    b1.tar.zst 3<pw
+
+echo "== serve"
+user=nobody
+[ "$(id -u)" = 0 ] || user=$(id -un)
+RESIGN_FULL=$tmp/full LD_PRELOAD=$tmp/full.so \
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+    "$repod" serve -d "$st" --listen 127.0.0.1:0 --user "$user" \
+    --passphrase-fd 3 3<pw 2>serve.log &
+spid=$!
+port=
+i=0
+while [ $i -lt 100 ] && [ -z "$port" ]; do
+	port=$(sed -n 's/.*msg=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    serve.log | head -n 1)
+	[ -n "$port" ] || sleep 0.1
+	i=$((i + 1))
+done
+[ -n "$port" ] || { cat serve.log >&2; fail "serve did not listen"; }
+url=http://127.0.0.1:$port
+# version: the version of the timestamp on stdin (canonical JSON ends
+# with the timestamp's own "version").
+version() { sed -n 's/.*"version":\([0-9]*\)}}$/\1/p'; }
+# tsv: the version of the timestamp served now.
+tsv() { curl -fs "$url/metadata/timestamp.json" | version; }
+i=0
+until v0=$(tsv) && [ -n "$v0" ]; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat serve.log >&2; fail "no timestamp served"; }
+	sleep 0.1
+done
+ok
+run "$client" -d dev init --root "$ws/metadata/1.root.json" \
+    --mirror "$url/metadata"
+run "$client" -d dev refresh
+
+echo "== the disk fills: switches fail after keyd signed"
+: >full
+# wait_log N PATTERN SECONDS: until serve.log has N lines matching.
+wait_log() {
+	i=0
+	while [ "$(grep -c "$2" serve.log)" -lt "$1" ]; do
+		i=$((i + 1))
+		[ $i -le $(($3 * 10)) ] ||
+			{ cat serve.log >&2; fail "no $1 x '$2' in $3 s"; }
+		sleep 0.1
+	done
+	ok
+}
+wait_log 3 'msg="re-signing failed"' 20
+grep 'msg="re-signing failed"' serve.log | head -n 1
+grep -q 'not above' serve.log &&
+	{ cat serve.log >&2; fail "keyd was asked for a version it signed"; }
+ok
+v1=$(tsv)
+[ "$v1" = "$v0" ] || fail "the timestamp moved ($v0 to $v1) with a full disk"
+ok
+
+echo "== room again: re-signing resumes"
+nresigned=$(grep -c 'msg=re-signed' serve.log)
+rm full
+wait_log $((nresigned + 1)) 'msg=re-signed' 10
+grep -q 'not above' serve.log &&
+	{ cat serve.log >&2; fail "keyd was asked for a version it signed"; }
+ok
+v2=$(tsv)
+[ -n "$v2" ] && [ "$v2" -gt $((v0 + 1)) ] ||
+	fail "timestamp v$v2 after v$v0: the failed versions were not skipped"
+ok
+echo "timestamp v$v0, then failures, then v$v2"
+run "$client" -d dev refresh
+kill -0 "$spid" 2>/dev/null || fail "serve stopped"
+ok
+curl -fs "$url/health" | grep -q '"ok"' ||
+	fail "/health: $(curl -s "$url/health")"
+ok
+
+echo "== after serve, refresh's own key process signs the next version"
+kill "$spid" && wait "$spid"
+spid=
+v3=$(version <"$st/repo/metadata/timestamp.json")
+run "$repod" refresh -d "$st" --force --passphrase-fd 3 3<pw
+v4=$(version <"$st/repo/metadata/timestamp.json")
+[ -n "$v3" ] && [ "$v4" = $((v3 + 1)) ] ||
+	fail "refresh after serve: timestamp v$v3 then v$v4"
+ok
+
+echo "$name: $checks checks passed"
