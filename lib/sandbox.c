@@ -101,6 +101,25 @@ static const struct rule no_network[] = {
 	ERR(SYS_recvfrom, EACCES),
 	ERR(SYS_recvmsg, EACCES),
 	ERR(SYS_recvmmsg, EACCES),
+	/*
+	 * Ways round the list: io_uring makes, connects and uses sockets
+	 * itself (IORING_OP_SOCKET, _CONNECT, _SEND since Linux 5.19), and
+	 * another process of the same user, reached with ptrace or its
+	 * memory or descriptors, could do the talking.
+	 */
+#ifdef SYS_io_uring_setup
+	ERR(SYS_io_uring_setup, EACCES),
+	ERR(SYS_io_uring_enter, EACCES),
+	ERR(SYS_io_uring_register, EACCES),
+#endif
+#ifndef SANDBOX_ASAN	/* LeakSanitizer stops the world with ptrace */
+	ERR(SYS_ptrace, EACCES),
+#endif
+	ERR(SYS_process_vm_readv, EACCES),
+	ERR(SYS_process_vm_writev, EACCES),
+#ifdef SYS_pidfd_getfd
+	ERR(SYS_pidfd_getfd, EACCES),
+#endif
 };
 
 /*

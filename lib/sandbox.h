@@ -16,8 +16,10 @@
 enum ferry_sandbox_policy {
 	/*
 	 * No network: socket(2), socketpair(2), connect, bind, listen,
-	 * accept, send* and recv* fail with EACCES; every other system
-	 * call is allowed.  For the offline signer.
+	 * accept, send* and recv* fail with EACCES, and so do the ways
+	 * round them (io_uring, ptrace, process_vm_readv/writev,
+	 * pidfd_getfd); every other system call is allowed.  For the
+	 * offline signer.
 	 */
 	FERRY_SANDBOX_NO_NETWORK,
 	/*

@@ -112,6 +112,27 @@ no_network_child(void *arg)
 		return 3;
 	if (!refused(socketpair(AF_UNIX, SOCK_STREAM, 0, sv)))
 		return 4;
+	/*
+	 * Nor the ways round: io_uring (which opens and uses sockets on
+	 * its own), ptrace and another process's memory.
+	 */
+#ifdef SYS_io_uring_setup
+	{
+		char params[120];	/* struct io_uring_params */
+
+		memset(params, 0, sizeof(params));
+		if (!refused((int)syscall(SYS_io_uring_setup, 4, params)))
+			return 10;
+	}
+#endif
+#ifndef TEST_ASAN	/* allowed there: LeakSanitizer needs it */
+	if (!refused((int)syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0,
+	    0)))
+		return 11;
+#endif
+	if (!refused((int)syscall(SYS_process_vm_readv, getppid(), NULL, 0,
+	    NULL, 0, 0)))
+		return 12;
 	/* Everything else still works: files, memory, the clock. */
 	if ((fd = open("/dev/zero", O_RDONLY)) == -1)
 		return 5;
