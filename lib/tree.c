@@ -124,40 +124,45 @@ read_live(struct ferry_tree *t, struct ferry_error *err)
 	return 0;
 }
 
-/*
- * Remove the hidden temporaries (DIR/.NAME.tmp.RANDOM) a writer left in
- * targets/ and below.  Every name there that starts with a dot is one: a
- * target path never has a component that does.
- */
+/* A hidden temporary of an atomic write: .NAME.tmp.RANDOM. */
 static int
+is_temporary(const char *name)
+{
+	return name[0] == '.' && strstr(name, ".tmp.") != NULL;
+}
+
+/*
+ * Remove, as far as it can, the temporaries a writer left in targets/
+ * and below (no target path has a component starting with a dot, so
+ * none is a target).  targets/ itself may be a symbolic link (to another
+ * file system); nothing below it is followed.  Best effort: what stays
+ * is removed by the next pruning of unreferenced files.
+ */
+static void
 sweep_targets(int pfd, const char *name, int depth)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd, r = 0;
+	int fd;
 
 	if (depth > TARGET_DEPTH_MAX)
-		return 0;
-	if ((fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+		return;
+	if ((fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    (depth > 0 ? O_NOFOLLOW : 0))) == -1)
+		return;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
-		return -1;
+		return;
 	}
-	while ((de = readdir(d)) != NULL && r == 0) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
+	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.') {
-			if (unlinkat(fd, de->d_name, 0) == -1 &&
-			    errno != ENOENT)
-				r = -1;
+			if (is_temporary(de->d_name) &&
+			    (de->d_type == DT_REG || de->d_type == DT_UNKNOWN))
+				(void)unlinkat(fd, de->d_name, 0);
 		} else if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
-			r = sweep_targets(fd, de->d_name, depth + 1);
+			sweep_targets(fd, de->d_name, depth + 1);
 	}
 	closedir(d);
-	return r;
 }
 
 /*
@@ -198,13 +203,22 @@ recover(struct ferry_tree *t, struct ferry_error *err)
 		    "newest state (ln -s %s metadata) rather than start "
 		    "afresh", t->dir, name, name);
 	}
+	/*
+	 * Target temporaries exist only while a state is being built, so
+	 * they are looked for when one was left, and before it is removed:
+	 * should this be cut short, the next open looks again.
+	 */
 	rewinddir(d);
-	while ((de = readdir(d)) != NULL && r == 0) {
-		if (de->d_name[0] == '.')
-			continue;
+	while (r == 0 && (de = readdir(d)) != NULL)
+		if (state_number(de->d_name, ".tmp") != 0 ||
+		    ((v = state_number(de->d_name, "")) != 0 && v > t->live))
+			unfinished = 1;
+	if (r == 0 && unfinished)
+		sweep_targets(t->dfd, "targets", 0);
+	rewinddir(d);
+	while (r == 0 && (de = readdir(d)) != NULL) {
 		if (state_number(de->d_name, ".tmp") != 0 ||
 		    ((v = state_number(de->d_name, "")) != 0 && v > t->live)) {
-			unfinished = 1;
 			if (remove_flat(sfd, de->d_name) != 0)
 				r = io_error(err, t->dir, STATES);
 		}
@@ -213,9 +227,6 @@ recover(struct ferry_tree *t, struct ferry_error *err)
 	close(sfd);
 	if (r != 0)
 		return r;
-	/* Target temporaries exist only while a state is being built. */
-	if (unfinished && sweep_targets(t->dfd, "targets", 0) != 0)
-		return io_error(err, t->dir, "targets");
 	if ((fd = dup(t->dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);

@@ -476,6 +476,13 @@ supervise(const struct serve_ctx *x, struct repod_origin *o)
 			rc = 1;
 			break;
 		}
+		/* Noticed now, not at the next re-signing it would fail. */
+		if (o != NULL && !repod_origin_alive(o)) {
+			repod_log("error", "the key process is gone; stopping",
+			    NULL);
+			rc = 1;
+			break;
+		}
 		if (ch.pid == 0 && mono_s() >= ch.restart_at) {
 			if ((ch.pid = spawn(x)) < 0)
 				ch.pid = 0;

@@ -567,9 +567,17 @@ keyd_pid(const struct keyd *k)
 }
 
 int
-keyd_usable(const struct keyd *k)
+keyd_usable(struct keyd *k)
 {
-	return k->sock != -1 && kill(k->pid, 0) == 0;
+	int status;
+
+	if (k->pid > 0 && waitpid(k->pid, &status, WNOHANG) == k->pid) {
+		k->pid = 0;	/* reaped: dead, and not a zombie to kill(2) */
+		if (k->sock != -1)
+			close(k->sock);
+		k->sock = -1;
+	}
+	return k->sock != -1 && k->pid > 0;
 }
 
 int64_t

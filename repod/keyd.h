@@ -54,11 +54,12 @@ int keyd_sign(struct keyd *k, json_t *signed_obj, struct ferry_meta **out,
 pid_t keyd_pid(const struct keyd *k);
 
 /*
- * Whether k can still sign: keyd is alive and the channel in step (a
- * request that failed on the way, or whose answer did not come in time,
- * closes it).  A caller with an unusable k starts another.
+ * Whether k can still sign: keyd is alive (reaped here if it died) and
+ * the channel in step (a request that failed on the way, or whose
+ * answer did not come in time, closes it).  A caller with an unusable k
+ * starts another.
  */
-int keyd_usable(const struct keyd *k);
+int keyd_usable(struct keyd *k);
 
 /*
  * The highest version of role t signed through k (0: none).  keyd never

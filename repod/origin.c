@@ -94,6 +94,12 @@ repod_origin_tick(struct repod_origin *o, int64_t now, int64_t *next)
 	return 0;
 }
 
+int
+repod_origin_alive(struct repod_origin *o)
+{
+	return keyd_usable(o->keyd);
+}
+
 void
 repod_origin_stop(struct repod_origin *o)
 {

@@ -29,6 +29,9 @@ int repod_origin_start(const struct repod_config *c,
 int repod_origin_tick(struct repod_origin *o, int64_t now, int64_t *next);
 
 /* Stop the signing process and free o; accepts NULL. */
+/* Whether the key process still runs and its channel is in step. */
+int repod_origin_alive(struct repod_origin *o);
+
 void repod_origin_stop(struct repod_origin *o);
 
 #endif

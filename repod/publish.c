@@ -431,6 +431,54 @@ check_versions(struct repod_ctx *x, struct bundle *b, struct repod_live *live,
 	return 0;
 }
 
+/*
+ * An image several roles list is stored once per description, and all
+ * must agree: the same length, and the same digest for every algorithm
+ * two of them give (one may give more, whose names are then added).  1
+ * if this description was met before, 0 if it is new, or an error.
+ */
+static int
+same_image(json_t *seen, const struct bfile *f, const char *path,
+    const struct ferry_target *t, struct ferry_error *err)
+{
+	const char *sha, *alg;
+	char key[4096], *dump;
+	json_t *first, *h, *v;
+
+	if ((dump = json_dumps(t->hashes, JSON_COMPACT | JSON_SORT_KEYS)) ==
+	    NULL)
+		return FERRY_ERR_NOMEM;
+	snprintf(key, sizeof(key), "=%s\n%s", path, dump);
+	free(dump);
+	if (json_object_get(seen, key) != NULL)
+		return 1;
+	if (json_object_set_new(seen, key, json_true()) != 0)
+		return FERRY_ERR_NOMEM;
+	if ((sha = ferry_json_cstr(json_object_get(t->hashes, "sha256"))) ==
+	    NULL)
+		return 0;
+	snprintf(key, sizeof(key), "%s\n%s", path, sha);
+	if ((first = json_object_get(seen, key)) == NULL) {
+		if (json_object_set_new(seen, key, json_pack("[I, O, s]",
+		    (json_int_t)t->length, t->hashes, f->role)) != 0)
+			return FERRY_ERR_NOMEM;
+		return 0;
+	}
+	h = json_array_get(first, 1);
+	json_object_foreach((json_t *)t->hashes, alg, v) {
+		if (json_object_get(h, alg) != NULL &&
+		    !json_equal(json_object_get(h, alg), v))
+			break;
+	}
+	if (alg != NULL || json_integer_value(json_array_get(first, 0)) !=
+	    (json_int_t)t->length)
+		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "target \"%s"
+		    "\": %s v%" PRId64 " gives it another length or other "
+		    "hashes than %s does", path, f->role, f->version,
+		    json_string_value(json_array_get(first, 2)));
+	return 0;
+}
+
 /* Store the images the new roles name that the tree does not hold. */
 static int
 store_images(struct repod_ctx *x, struct bundle *b, const char *images,
@@ -441,7 +489,7 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
 	struct ferry_target t;
 	const char *path, *sha;
 	char file[4096];
-	json_t *v, *seen, *first;
+	json_t *v, *seen;
 	size_t i;
 	int r = 0, fd, has;
 
@@ -477,46 +525,11 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
 				r = FERRY_ERR_NOMEM;
 				break;
 			}
-			/*
-			 * One image listed by several roles is stored once,
-			 * and all of them must describe it alike.
-			 */
-			if (sha != NULL)
-				snprintf(file, sizeof(file), "%s\n%s", path,
-				    sha);
-			else {
-				char *h = json_dumps(t.hashes, JSON_COMPACT |
-				    JSON_SORT_KEYS);
-
-				if (h == NULL) {
-					r = FERRY_ERR_NOMEM;
-					break;
-				}
-				snprintf(file, sizeof(file), "%s\n%s", path,
-				    h);
-				free(h);
-			}
-			if ((first = json_object_get(seen, file)) != NULL) {
-				if (json_integer_value(json_array_get(first,
-				    0)) != (json_int_t)t.length ||
-				    !json_equal(json_array_get(first, 1),
-				    t.hashes)) {
-					r = ferry_error_set(err,
-					    FERRY_ERR_REPOSITORY, "target \"%s"
-					    "\": %s v%" PRId64 " gives it "
-					    "another length or other hashes "
-					    "than %s does", path, f->role,
-					    f->version, json_string_value(
-					    json_array_get(first, 2)));
-					break;
-				}
-				continue;
-			}
-			if (json_object_set_new(seen, file, json_pack("[I, O, "
-			    "s]", (json_int_t)t.length, t.hashes, f->role)) !=
-			    0) {
-				r = FERRY_ERR_NOMEM;
+			if ((r = same_image(seen, f, path, &t, err)) < 0)
 				break;
+			if (r == 1) {
+				r = 0;
+				continue;
 			}
 			if ((has = ferry_tree_target_has(x->tree, path,
 			    t.hashes, t.length, err)) < 0) {

@@ -904,7 +904,8 @@ repod_prune_targets(struct repod_ctx *x, uint64_t *files, uint64_t *bytes,
 	memset(&gc, 0, sizeof(gc));
 	if ((r = referenced_targets(x, &gc.set, err)) != 0)
 		goto out;
-	snprintf(dir, sizeof(dir), "%s/targets", x->c->repo);
+	/* "/." so that a targets/ that is a symbolic link is walked. */
+	snprintf(dir, sizeof(dir), "%s/targets/.", x->c->repo);
 	gc.skip = strlen(dir) + 1;
 	if (nftw(dir, gc_entry, 16, FTW_PHYS) != 0)
 		r = ferry_error_set(err, FERRY_ERR_IO, "%s: %s", dir,

@@ -165,9 +165,26 @@ curl -fs "$url/health" | grep -q '"ok"' ||
 	fail "/health: $(curl -s "$url/health")"
 ok
 
-echo "== after serve, refresh's own key process signs the next version"
-kill "$spid" && wait "$spid"
+echo "== the key process killed: serve stops at once, for a restart"
+keydpid=$(sed -n 's/.*keyd_pid=\([0-9]*\).*/\1/p' serve.log | head -n 1)
+[ -n "$keydpid" ] || { cat serve.log >&2; fail "no keyd pid in the log"; }
+kill -KILL "$keydpid" || fail "kill keyd"
+i=0
+while kill -0 "$spid" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -le 50 ] || { cat serve.log >&2; fail "serve runs on without keyd"; }
+	sleep 0.1
+done
+rc=0
+wait "$spid" || rc=$?
 spid=
+[ "$rc" = 1 ] || { cat serve.log >&2; fail "serve exited $rc, want 1"; }
+ok
+grep -q 'msg="the key process is gone; stopping"' serve.log ||
+	{ cat serve.log >&2; fail "serve did not say why it stopped"; }
+ok
+
+echo "== after serve, refresh's own key process signs the next version"
 v3=$(version <"$st/repo/metadata/timestamp.json")
 run "$repod" refresh -d "$st" --force --passphrase-fd 3 3<pw
 v4=$(version <"$st/repo/metadata/timestamp.json")

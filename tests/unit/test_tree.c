@@ -840,15 +840,46 @@ test_recover_sweeps_temporaries(void **state)
 	unit_put_file(p, "he", 2);
 	tpath(f, ".metadata.tmp.0badf00d", p, sizeof(p));
 	assert_int_equal(symlink(".states/0000000002", p), 0);
+	/* Someone's hidden directory is neither removed nor a failure. */
+	tpath(f, "targets/.well-known", dir, sizeof(dir));
+	assert_int_equal(mkdir(dir, 0755), 0);
+	tpath(f, "targets/.well-known/x", dir, sizeof(dir));
+	unit_put_file(dir, "x", 1);
 
 	t = open_tree(f);
 	assert_int_equal(ferry_tree_live(t), 1);
 	tpath(f, "targets", dir, sizeof(dir));
-	assert_files_under(dir, "apps/" HELLO_SHA256 ".a.tmp.0123456789abcdef");
+	assert_files_under(dir, ".well-known/x apps/" HELLO_SHA256
+	    ".a.tmp.0123456789abcdef");
 	assert_missing(p);
 	unit_assert_dir_is(f->tree, ".lock/.states/metadata/targets");
 	ferry_tree_close(t);
 	json_decref(h);
+}
+
+/* targets/ may be a symbolic link (to another disk): it is swept too. */
+static void
+test_recover_symlinked_targets(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_tree *t = open_tree(f);
+	char p[512], other[512];
+
+	publish_simple(t, "{}", TS1);
+	ferry_tree_close(t);
+	tpath(f, "targets", p, sizeof(p));
+	unit_join(other, sizeof(other), f->dir, "elsewhere");
+	assert_int_equal(rename(p, other), 0);
+	assert_int_equal(symlink(other, p), 0);
+	tpath(f, ".states/0000000002.tmp", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0755), 0);
+	unit_join(p, sizeof(p), other, ".x.img.tmp.0123456789abcdef");
+	unit_put_file(p, "x", 1);
+
+	t = open_tree(f);
+	assert_missing(p);
+	unit_assert_dir_is(other, "");
+	ferry_tree_close(t);
 }
 
 /*
@@ -1698,6 +1729,7 @@ main(void)
 		T(test_recover_sweeps_temporaries),
 		T(test_recover_nothing_live),
 		T(test_open_refuses_lost_link),
+		T(test_recover_symlinked_targets),
 		T(test_lock_same_process),
 		T(test_lock_other_process),
 		T(test_target_path_ok),
