@@ -117,6 +117,9 @@ upd_persist(struct ferry_updater *u, const char *name,
 	if ((r = ferry_file_write_atomic(path, buf, len, 0644)) != 0)
 		return ferry_error_set(err, r, "%s: %s", path,
 		    r == FERRY_ERR_IO ? strerror(errno) : ferry_strerror(r));
+	if (u->cfg.on_trusted != NULL)
+		return u->cfg.on_trusted(u->cfg.on_trusted_arg, name, buf, len,
+		    err);
 	return 0;
 }
 

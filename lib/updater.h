@@ -41,6 +41,16 @@ struct ferry_updater_config {
 	int prefix_targets_with_hash;	/* with consistent snapshots: 1 */
 	int64_t now;			/* reference time; 0: the clock */
 	struct ferry_fetch_opts fetch;
+	/*
+	 * Called (may be NULL) with every metadata file that verified, once
+	 * it is kept in metadata_dir: the role's name ("root" for each root
+	 * version of a rotation, in order) and the bytes.  A non-zero
+	 * return fails the refresh or lookup with it.  The mirror keeps
+	 * every root version this way.
+	 */
+	int (*on_trusted)(void *arg, const char *role,
+	    const unsigned char *buf, size_t len, struct ferry_error *err);
+	void *on_trusted_arg;
 };
 
 /* Fill cfg with the defaults above (no directory, no URLs). */

@@ -160,6 +160,75 @@ test_root_rotation(void **state)
 	expect_served(f, "root");
 }
 
+/* What on_trusted saw: "role vN" per call, joined by spaces. */
+struct seen {
+	char log[1024];
+	int fail_at;	/* fail the call with this number (from 1); 0: never */
+	int calls;
+};
+
+static int
+on_trusted(void *arg, const char *role, const unsigned char *buf,
+    size_t len, struct ferry_error *err)
+{
+	struct seen *sn = arg;
+	struct ferry_meta *md = NULL;
+	char one[64];
+
+	assert_int_equal(ferry_meta_parse(buf, len, len, &md, NULL), 0);
+	snprintf(one, sizeof(one), "%s%s v%lld", sn->log[0] ? " " : "", role,
+	    (long long)md->version);
+	ferry_meta_free(md);
+	strncat(sn->log, one, sizeof(sn->log) - strlen(sn->log) - 1);
+	if (++sn->calls == sn->fail_at)
+		return ferry_error_set(err, FERRY_ERR_IO, "the hook says no");
+	return 0;
+}
+
+/*
+ * on_trusted sees every file that verified, each root version of a
+ * rotation in turn; its failure fails the refresh.
+ */
+static void
+test_on_trusted(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_updater_config cfg;
+	struct ferry_updater *u;
+	struct ferry_error err = { 0 };
+	struct seen sn = { "", 0, 0 };
+	int k4 = K_FREE, s2[] = { R_ROOT, K_FREE };
+
+	begin(f);
+	repo_root_role(f->r, "root", &k4, 1, 1);
+	repo_bump(f->r, "root");
+	repo_publish_root(f->r, s2, 2);
+	repo_bump(f->r, "root");
+	repo_publish_root(f->r, &k4, 1);
+	repo_config(f->r, f->client, &cfg);
+	cfg.on_trusted = on_trusted;
+	cfg.on_trusted_arg = &sn;
+	u = repo_updater_cfg(&cfg);
+	refresh_ok(u);
+	assert_string_equal(sn.log, "root v2 root v3 timestamp v1 "
+	    "snapshot v1 targets v1");
+	ferry_updater_free(u);
+
+	/* Nothing new: nothing seen.  A failing hook fails the refresh. */
+	memset(&sn, 0, sizeof(sn));
+	u = repo_updater_cfg(&cfg);
+	refresh_ok(u);
+	assert_string_equal(sn.log, "");
+	ferry_updater_free(u);
+	bump_publish(f, ADV("targets", "snapshot", "timestamp"));
+	sn.fail_at = 2;
+	u = repo_updater_cfg(&cfg);
+	assert_int_equal(ferry_updater_refresh(u, &err), FERRY_ERR_IO);
+	assert_non_null(strstr(ferry_error_msg(&err), "the hook says no"));
+	assert_string_equal(sn.log, "timestamp v2 snapshot v2");
+	ferry_updater_free(u);
+}
+
 static void
 test_root_version_mismatch(void **state)
 {
@@ -775,6 +844,7 @@ main(void)
 		T(test_layout_plain),
 		T(test_layout_consistent),
 		T(test_root_rotation),
+		T(test_on_trusted),
 		T(test_root_version_mismatch),
 		T(test_root_expired),
 		T(test_timestamp_rollback),
