@@ -1,6 +1,6 @@
 #!/bin/sh
-# Golden-output tests for ferry-tuftool (tests/golden/cases) and ferry-sign
-# (tests/golden/sign/cases): every case runs once, and its exit status,
+# Golden-output tests for ferry-tuftool (tests/golden/cases), ferry-sign
+# (tests/golden/sign/cases) and ferry-mirror (tests/golden/mirror/cases): every case runs once, and its exit status,
 # stdout and stderr must equal NAME.exp beside its cases file byte for
 # byte.  FERRY_GOLDEN_UPDATE=1 rewrites the .exp files instead
 # (then review the diff before committing it).
@@ -8,6 +8,7 @@ set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 tuftool=${FERRY_TUFTOOL:?FERRY_TUFTOOL must name the built ferry-tuftool}
 signtool=${FERRY_SIGN:-$(dirname "$tuftool")/ferry-sign}
+mirrortool=${FERRY_MIRROR:-$(dirname "$tuftool")/ferry-mirror}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ferry-golden.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 fails=0 n=0
@@ -50,5 +51,6 @@ golden() {
 
 golden "$tuftool" ferry-tuftool "$top_srcdir/tests/golden"
 golden "$signtool" ferry-sign "$top_srcdir/tests/golden/sign"
+golden "$mirrortool" ferry-mirror "$top_srcdir/tests/golden/mirror"
 echo "$n cases, $fails failed"
 [ "$fails" = 0 ]

@@ -1,0 +1,602 @@
+/*
+ * ferry-mirror sync: verify the upstream as a client does (lib/updater),
+ * fetch what the mirror lacks, and publish it as the next state of the
+ * served tree (lib/tree), which a client sees whole or not at all.
+ *
+ * Order: refresh the trusted metadata (every root version that verifies
+ * is kept in DIR/roots/), list every target of every trusted role (which
+ * loads and verifies each delegated role), download and verify the
+ * targets not yet stored, then build the state: the root versions, the
+ * snapshot and role files by version, linked from the live state where
+ * it has them; the files the retained states refer to; timestamp.json
+ * last.  Nothing is served differently until the switch, and a sync that
+ * fails at any point leaves the previous state served.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "lib/fetch.h"
+#include "lib/file.h"
+#include "lib/hash.h"
+#include "lib/meta.h"
+#include "lib/pathpattern.h"
+#include "lib/tree.h"
+#include "lib/updater.h"
+#include "mirror/mirror.h"
+
+#define META_MAX (64u << 20)
+#define TREE_WAIT 60		/* seconds to wait for another writer */
+
+struct sync {
+	const struct mirror_config *c;
+	struct ferry_tree *tree;
+	struct ferry_updater *u;
+	char *meta_urls[MIRROR_MAX_UPSTREAMS];
+	char *target_urls[MIRROR_MAX_UPSTREAMS];
+	json_t *targets;	/* [path, length, hashes] to hold */
+	json_t *seen;		/* "path\nhashes" already listed */
+	json_t *names;		/* metadata names of the new state */
+	struct mirror_sync_result *res;
+	int quiet;
+};
+
+static int
+io_fail(struct ferry_error *err, const char *path)
+{
+	return ferry_error_set(err, FERRY_ERR_IO, "%s: %s", path,
+	    strerror(errno));
+}
+
+/* on_trusted: keep every root version that verified, by number. */
+static int
+keep_root(void *arg, const char *role, const unsigned char *buf, size_t len,
+    struct ferry_error *err)
+{
+	struct sync *s = arg;
+	struct ferry_meta *md = NULL;
+	char path[PATH_MAX];
+	int r;
+
+	if (strcmp(role, "root") != 0)
+		return 0;
+	if ((r = ferry_meta_parse(buf, len, META_MAX, &md, err)) != 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/roots/%" PRId64 ".root.json",
+	    s->c->dir, md->version);
+	ferry_meta_free(md);
+	if ((r = ferry_file_write_atomic(path, buf, len, 0644)) != 0)
+		return ferry_error_set(err, r, "%s: %s", path,
+		    r == FERRY_ERR_IO ? strerror(errno) : ferry_strerror(r));
+	return 0;
+}
+
+/* base + "/" + leaf, in a new string. */
+static char *
+join_url(const char *base, const char *leaf)
+{
+	size_t n = strlen(base);
+	char *p;
+
+	while (n > 1 && base[n - 1] == '/')
+		n--;
+	if ((p = malloc(n + strlen(leaf) + 2)) != NULL)
+		snprintf(p, n + strlen(leaf) + 2, "%.*s/%s", (int)n, base,
+		    leaf);
+	return p;
+}
+
+static int
+make_updater(struct sync *s, struct ferry_error *err)
+{
+	struct ferry_updater_config cfg;
+	char dir[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < s->c->nupstreams; i++)
+		if ((s->meta_urls[i] = join_url(s->c->upstreams[i],
+		    "metadata")) == NULL || (s->target_urls[i] =
+		    join_url(s->c->upstreams[i], "targets")) == NULL)
+			return FERRY_ERR_NOMEM;
+	snprintf(dir, sizeof(dir), "%s/trusted", s->c->dir);
+	ferry_updater_config_default(&cfg);
+	cfg.metadata_dir = dir;
+	cfg.metadata_urls = (const char *const *)s->meta_urls;
+	cfg.nmetadata_urls = s->c->nupstreams;
+	cfg.target_urls = (const char *const *)s->target_urls;
+	cfg.ntarget_urls = s->c->nupstreams;
+	/* A mirror carries whole repositories: the largest metadata too. */
+	cfg.snapshot_max_length = META_MAX;
+	cfg.targets_max_length = META_MAX;
+	cfg.on_trusted = keep_root;
+	cfg.on_trusted_arg = s;
+	return ferry_updater_new(&cfg, &s->u, err);
+}
+
+static int
+wanted(const struct mirror_config *c, const char *path)
+{
+	size_t i;
+
+	if (c->npatterns == 0)
+		return 1;
+	for (i = 0; i < c->npatterns; i++)
+		if (ferry_pathpattern_match(c->patterns[i], path) == 1)
+			return 1;
+	return 0;
+}
+
+/* ferry_updater_list's callback: the targets to hold, each once. */
+static int
+list_one(void *arg, const char *role, const struct ferry_target *t)
+{
+	struct sync *s = arg;
+	char *dump, key[4096];
+	int r;
+
+	(void)role;
+	if (!wanted(s->c, t->path))
+		return 0;
+	if ((dump = json_dumps(t->hashes, JSON_COMPACT | JSON_SORT_KEYS)) ==
+	    NULL)
+		return FERRY_ERR_NOMEM;
+	snprintf(key, sizeof(key), "%s\n%" PRIu64 "\n%s", t->path, t->length,
+	    dump);
+	free(dump);
+	if (json_object_get(s->seen, key) != NULL)
+		return 0;
+	r = json_object_set_new(s->seen, key, json_true()) != 0 ||
+	    json_array_append_new(s->targets, json_pack("[s, I, O]", t->path,
+	    (json_int_t)t->length, t->hashes)) != 0;
+	return r ? FERRY_ERR_NOMEM : 0;
+}
+
+/* Progress on a terminal, redrawn in place. */
+static void
+progress(struct sync *s, size_t done, size_t total, int last)
+{
+	static struct timespec prev;
+	struct timespec now;
+
+	if (s->quiet || !isatty(STDERR_FILENO))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!last && (now.tv_sec - prev.tv_sec) * 1000 +
+	    (now.tv_nsec - prev.tv_nsec) / 1000000 < 200)
+		return;
+	prev = now;
+	if (last)
+		fputs("\r\033[K", stderr);
+	else
+		fprintf(stderr, "\r\033[Ktargets: %zu/%zu checked, %" PRIu64
+		    " fetched (%.1f MiB)", done, total, s->res->fetched,
+		    (double)s->res->fetched_bytes / (1024 * 1024));
+}
+
+/* Download and store each target the tree does not hold yet. */
+static int
+fetch_targets(struct sync *s, struct ferry_error *err)
+{
+	struct ferry_target t;
+	char part[PATH_MAX];
+	size_t i, n = json_array_size(s->targets);
+	json_t *e;
+	int r = 0, fd, has;
+
+	snprintf(part, sizeof(part), "%s/partial/target", s->c->dir);
+	json_array_foreach(s->targets, i, e) {
+		progress(s, i, n, 0);
+		memset(&t, 0, sizeof(t));
+		t.path = json_string_value(json_array_get(e, 0));
+		t.length = (uint64_t)json_integer_value(json_array_get(e, 1));
+		t.hashes = json_array_get(e, 2);
+		s->res->targets++;
+		if ((has = ferry_tree_target_has(s->tree, t.path, t.hashes,
+		    t.length, err)) < 0)
+			return has;
+		if (has) {
+			s->res->present++;
+			continue;
+		}
+		if ((r = ferry_updater_download(s->u, &t, part, err)) != 0)
+			return r;
+		if ((fd = open(part, O_RDONLY | O_CLOEXEC)) == -1)
+			return io_fail(err, part);
+		r = ferry_tree_target_put(s->tree, t.path, t.hashes, t.length,
+		    fd, err);
+		close(fd);
+		(void)unlink(part);
+		if (r != 0)
+			return r;
+		s->res->fetched++;
+		s->res->fetched_bytes += t.length;
+	}
+	progress(s, n, n, 1);
+	return 0;
+}
+
+/*
+ * Metadata file name of the new state, with these bytes: linked from the
+ * live state when it holds the same name (a versioned name is the same
+ * file), else written.
+ */
+static int
+put_meta(struct sync *s, const char *name, const unsigned char *buf,
+    size_t len, struct ferry_error *err)
+{
+	int has;
+
+	if (json_object_get(s->names, name) != NULL)
+		return 0;
+	if (json_object_set_new(s->names, name, json_true()) != 0)
+		return FERRY_ERR_NOMEM;
+	s->res->metadata_files++;
+	if ((has = ferry_tree_has(s->tree, name)) < 0)
+		return ferry_error_set(err, FERRY_ERR_IO, "%s/metadata/%s: %s",
+		    ferry_tree_dir(s->tree), name, strerror(errno));
+	if (has && strcmp(name, "root.json") != 0)
+		return ferry_tree_link(s->tree, name, err);
+	return ferry_tree_put(s->tree, name, buf, len, err);
+}
+
+/* A file of DIR (trusted/ROLE.json, roots/N.root.json), read whole. */
+static int
+read_state_file(struct sync *s, const char *sub, const char *leaf,
+    unsigned char **buf, size_t *len, struct ferry_error *err)
+{
+	char path[PATH_MAX];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", s->c->dir, sub, leaf);
+	if ((r = ferry_file_read(path, META_MAX, buf, len)) != 0)
+		return ferry_error_set(err, r, "%s: %s", path,
+		    r == FERRY_ERR_IO ? strerror(errno) : ferry_strerror(r));
+	return 0;
+}
+
+/*
+ * A role file the snapshot lists at version v that no trusted role
+ * delegates (so the updater never loaded it): fetched as it is, and
+ * checked against the snapshot's length and hashes where it gives them.
+ */
+static int
+fetch_unreached(struct sync *s, const char *file, const char *name,
+    const struct ferry_metafile *mf, unsigned char **buf, size_t *len,
+    struct ferry_error *err)
+{
+	struct ferry_fetcher *f = NULL;
+	struct ferry_hashset *hs = NULL;
+	struct ferry_error e = { 0 };
+	char *url;
+	size_t i;
+	int r = FERRY_ERR_NOT_FOUND;
+
+	if ((r = ferry_fetcher_new(NULL, &f)) != 0)
+		return ferry_error_set(err, r, "a fetcher: %s",
+		    ferry_strerror(r));
+	for (i = 0; i < s->c->nupstreams; i++) {
+		if ((url = join_url(s->meta_urls[i], name)) == NULL) {
+			r = FERRY_ERR_NOMEM;
+			break;
+		}
+		r = ferry_fetch_buf(f, url, mf->length >= 0 ?
+		    (size_t)mf->length : META_MAX, buf, len, &e);
+		free(url);
+		if (r != 0)
+			continue;
+		if (mf->length >= 0 && *len != (size_t)mf->length)
+			r = ferry_error_set(&e, FERRY_ERR_LENGTH_MISMATCH,
+			    "%zu bytes, the snapshot says %" PRId64, *len,
+			    mf->length);
+		else if (mf->hashes != NULL) {
+			if ((r = ferry_hashset_new(mf->hashes, &hs, &e)) == 0 &&
+			    (r = ferry_hashset_update(hs, *buf, *len)) == 0)
+				r = ferry_hashset_verify(hs, &e);
+		}
+		ferry_hashset_free(hs);
+		hs = NULL;
+		if (r == 0)
+			break;
+		free(*buf);
+		*buf = NULL;
+	}
+	ferry_fetcher_free(f);
+	if (r != 0)
+		return ferry_error_set(err, r, "%s (listed by the snapshot, "
+		    "delegated by no trusted role): %s", file,
+		    ferry_error_msg(&e)[0] ? ferry_error_msg(&e) :
+		    ferry_strerror(r));
+	return 0;
+}
+
+/* The snapshot and every role file it lists, by version. */
+static int
+put_snapshot_and_roles(struct sync *s, const struct ferry_meta *snap,
+    struct ferry_error *err)
+{
+	struct ferry_metafile mf;
+	struct ferry_meta *md;
+	unsigned char *buf = NULL;
+	char name[320], leaf[320], *q;
+	const char *key;
+	size_t len;
+	json_t *v;
+	int r;
+
+	if ((r = read_state_file(s, "trusted", "snapshot.json", &buf, &len,
+	    err)) != 0)
+		return r;
+	snprintf(name, sizeof(name), "%" PRId64 ".snapshot.json",
+	    snap->version);
+	r = put_meta(s, name, buf, len, err);
+	free(buf);
+	if (r != 0)
+		return r;
+	json_object_foreach((json_t *)snap->meta, key, v) {
+		if (ferry_meta_metafile(snap, key, &mf) != 0 ||
+		    strlen(key) < 6 || strchr(key, '/') != NULL ||
+		    key[0] == '.')
+			continue;
+		snprintf(name, sizeof(name), "%" PRId64 ".%s", mf.version,
+		    key);
+		if (json_object_get(s->names, name) != NULL)
+			continue;
+		if (ferry_tree_has(s->tree, name) == 1) {
+			if ((r = put_meta(s, name, NULL, 0, err)) != 0)
+				return r;
+			continue;
+		}
+		/* trusted/ROLE.json holds it if a trusted role reached it. */
+		snprintf(leaf, sizeof(leaf), "%.*s", (int)(strlen(key) - 5),
+		    key);
+		if ((q = ferry_url_segment(leaf)) == NULL)
+			return FERRY_ERR_NOMEM;
+		snprintf(leaf, sizeof(leaf), "%s.json", q);
+		free(q);
+		buf = NULL;
+		md = NULL;
+		r = read_state_file(s, "trusted", leaf, &buf, &len, err);
+		if (r == 0 && (ferry_meta_parse(buf, len, META_MAX, &md,
+		    NULL) != 0 || md->version != mf.version)) {
+			free(buf);
+			buf = NULL;
+			r = FERRY_ERR_NOT_FOUND;
+		}
+		ferry_meta_free(md);
+		if (r != 0 && (r = fetch_unreached(s, key, name, &mf, &buf,
+		    &len, err)) != 0)
+			return r;
+		r = put_meta(s, name, buf, len, err);
+		free(buf);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * What the states kept for clients mid-refresh refer to (their
+ * snapshots and the role versions those list), linked from the live
+ * state, which holds them all.
+ */
+static int
+put_retained(struct sync *s, struct ferry_error *err)
+{
+	struct ferry_meta *ts = NULL, *snap = NULL;
+	struct ferry_metafile mf;
+	unsigned char *buf = NULL;
+	int64_t *st = NULL;
+	size_t n, i, kept = 1;
+	char name[320];
+	const char *key;
+	json_t *v;
+	int r;
+
+	if ((r = ferry_tree_states(s->tree, &st, &n, err)) != 0)
+		return r;
+	for (i = n; i-- > 0 && kept < s->c->retain_states && r == 0; kept++) {
+		size_t len;
+
+		r = ferry_tree_read(s->tree, st[i], "timestamp.json", META_MAX,
+		    &buf, &len, err);
+		if (r == 0)
+			r = ferry_meta_parse(buf, len, META_MAX, &ts, err);
+		free(buf);
+		buf = NULL;
+		if (r == 0 && ferry_meta_metafile(ts, "snapshot.json", &mf) != 0)
+			r = ferry_error_set(err, FERRY_ERR_REPOSITORY, "state %"
+			    PRId64 ": its timestamp names no snapshot", st[i]);
+		ferry_meta_free(ts);
+		ts = NULL;
+		if (r != 0)
+			break;
+		snprintf(name, sizeof(name), "%" PRId64 ".snapshot.json",
+		    mf.version);
+		if ((r = ferry_tree_read(s->tree, st[i], name, META_MAX, &buf,
+		    &len, err)) != 0 || (r = ferry_meta_parse(buf, len,
+		    META_MAX, &snap, err)) != 0)
+			break;
+		free(buf);
+		buf = NULL;
+		if (ferry_tree_has(s->tree, name) == 1)
+			r = put_meta(s, name, NULL, 0, err);
+		json_object_foreach((json_t *)snap->meta, key, v) {
+			if (r != 0)
+				break;
+			if (ferry_meta_metafile(snap, key, &mf) != 0)
+				continue;
+			snprintf(name, sizeof(name), "%" PRId64 ".%s",
+			    mf.version, key);
+			if (ferry_tree_has(s->tree, name) == 1)
+				r = put_meta(s, name, NULL, 0, err);
+		}
+		ferry_meta_free(snap);
+		snap = NULL;
+	}
+	free(buf);
+	free(st);
+	return r;
+}
+
+/* Build the new state's metadata and switch to it. */
+static int
+publish(struct sync *s, struct ferry_error *err)
+{
+	const struct ferry_meta *root, *snap;
+	unsigned char *buf = NULL;
+	char name[64], path[PATH_MAX];
+	size_t len;
+	int64_t v;
+	int r = 0;
+
+	root = ferry_updater_trusted(s->u, "root");
+	snap = ferry_updater_trusted(s->u, "snapshot");
+	for (v = 1; v <= root->version; v++) {
+		snprintf(name, sizeof(name), "%" PRId64 ".root.json", v);
+		snprintf(path, sizeof(path), "%s/roots/%s", s->c->dir, name);
+		if (ferry_tree_has(s->tree, name) == 1)
+			r = put_meta(s, name, NULL, 0, err);
+		else if (access(path, F_OK) == -1 && errno == ENOENT)
+			continue;	/* older than the root first trusted */
+		else if ((r = read_state_file(s, "roots", name, &buf, &len,
+		    err)) == 0)
+			r = put_meta(s, name, buf, len, err);
+		free(buf);
+		buf = NULL;
+		if (r != 0)
+			return r;
+	}
+	if ((r = read_state_file(s, "trusted", "root.json", &buf, &len,
+	    err)) != 0)
+		return r;
+	r = put_meta(s, "root.json", buf, len, err);
+	free(buf);
+	buf = NULL;
+	if (r != 0 || (r = put_snapshot_and_roles(s, snap, err)) != 0 ||
+	    (r = put_retained(s, err)) != 0)
+		return r;
+	if ((r = read_state_file(s, "trusted", "timestamp.json", &buf, &len,
+	    err)) != 0)
+		return r;
+	r = ferry_tree_switch(s->tree, buf, len, err);
+	free(buf);
+	return r;
+}
+
+/* Whether the live state's timestamp is the one just verified. */
+static int
+up_to_date(struct sync *s)
+{
+	unsigned char *live = NULL, *now = NULL;
+	size_t llen, nlen;
+	struct ferry_error e = { 0 };
+	int same;
+
+	if (ferry_tree_live(s->tree) == 0 ||
+	    ferry_tree_read(s->tree, 0, "timestamp.json", META_MAX, &live,
+	    &llen, &e) != 0 ||
+	    read_state_file(s, "trusted", "timestamp.json", &now, &nlen,
+	    &e) != 0)
+		same = 0;
+	else
+		same = llen == nlen && memcmp(live, now, llen) == 0;
+	free(live);
+	free(now);
+	return same;
+}
+
+/* Remove states beyond the retained ones (never the live one). */
+static void
+prune_states(struct sync *s)
+{
+	struct ferry_error e = { 0 };
+	int64_t *st = NULL;
+	size_t n, i;
+
+	if (ferry_tree_states(s->tree, &st, &n, &e) != 0)
+		return;
+	for (i = 0; i + s->c->retain_states < n; i++)
+		if (st[i] != ferry_tree_live(s->tree))
+			(void)ferry_tree_state_remove(s->tree, st[i], &e);
+	free(st);
+}
+
+int
+mirror_sync(const struct mirror_config *c, int quiet,
+    struct mirror_sync_result *res, struct ferry_error *err)
+{
+	struct sync s;
+	const struct ferry_meta *root;
+	char dir[PATH_MAX];
+	size_t i;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	memset(res, 0, sizeof(*res));
+	s.c = c;
+	s.res = res;
+	s.quiet = quiet;
+	if (c->nupstreams == 0)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s/mirror."
+		    "json: no upstreams", c->dir);
+	snprintf(dir, sizeof(dir), "%s/repo", c->dir);
+	if ((r = ferry_tree_open(dir, TREE_WAIT, &s.tree, err)) != 0)
+		return r;
+	r = FERRY_ERR_NOMEM;
+	if ((s.targets = json_array()) == NULL ||
+	    (s.seen = json_object()) == NULL ||
+	    (s.names = json_object()) == NULL)
+		goto out;
+	if ((r = make_updater(&s, err)) != 0 ||
+	    (r = ferry_updater_refresh(s.u, err)) != 0)
+		goto out;
+	root = ferry_updater_trusted(s.u, "root");
+	if (root->consistent_snapshot != 1) {
+		r = ferry_error_set(err, FERRY_ERR_REPOSITORY, "root v%" PRId64
+		    " does not set consistent_snapshot: a mirror serves only "
+		    "repositories with versioned metadata", root->version);
+		goto out;
+	}
+	res->root_version = root->version;
+	res->snapshot_version = ferry_updater_trusted(s.u,
+	    "snapshot")->version;
+	res->timestamp_version = ferry_updater_trusted(s.u,
+	    "timestamp")->version;
+	if (up_to_date(&s)) {
+		res->state = ferry_tree_live(s.tree);
+		r = 0;
+		goto out;
+	}
+	if ((r = ferry_updater_list(s.u, 0, list_one, &s, err)) != 0 ||
+	    (r = ferry_tree_begin(s.tree, err)) != 0)
+		goto out;
+	if ((r = fetch_targets(&s, err)) != 0 || (r = publish(&s, err)) != 0) {
+		ferry_tree_abort(s.tree);
+		goto out;
+	}
+	res->changed = 1;
+	res->state = ferry_tree_live(s.tree);
+	prune_states(&s);
+ out:
+	for (i = 0; i < MIRROR_MAX_UPSTREAMS; i++) {
+		free(s.meta_urls[i]);
+		free(s.target_urls[i]);
+	}
+	json_decref(s.targets);
+	json_decref(s.seen);
+	json_decref(s.names);
+	ferry_updater_free(s.u);
+	ferry_tree_close(s.tree);
+	return r;
+}

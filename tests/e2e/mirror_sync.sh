@@ -1,0 +1,210 @@
+#!/bin/sh
+# ferry-mirror sync, end to end: ferry-sign makes a repository, ferry-repod
+# publishes and serves it on 127.0.0.1, a mirror syncs from it over HTTP,
+# a second mirror syncs from the first one's tree (a chain), and the device
+# client refreshes and downloads from each.  Then: an incremental sync
+# fetches only the new target; a partial mirror holds only the targets it
+# is asked for and still verifies end to end; a tampered file upstream is
+# refused, naming it, and the mirror keeps serving its previous state.
+set -u
+name=mirror_sync
+fail() { echo "$name: FAIL: $*" >&2; exit 1; }
+for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT FERRY_MIRROR; do
+	eval "p=\${$v:-}"
+	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
+done
+sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT mirror=$FERRY_MIRROR
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
+spid=
+cleanup() {
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT PIPE TERM
+cd "$tmp" || fail "cd $tmp"
+checks=0
+ok() { checks=$((checks + 1)); }
+run() {
+	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
+	ok
+}
+
+echo "== a repository from the signer, published and served by repod"
+printf 'mirror test passphrase\n' >pw
+mkdir keys content content/apps
+for k in root targets snapshot timestamp apps; do
+	run "$sign" key generate --kdf interactive --label "$k" \
+	    --passphrase-fd 3 "keys/$k.key" 3<pw
+done
+ws=$tmp/ws
+run "$sign" init -C "$ws" --key root=keys/root.pub \
+    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
+    --key timestamp=keys/timestamp.pub
+run "$sign" delegate -C "$ws" --key keys/apps.pub --path 'apps/*' apps
+printf 'hello\n' >content/hello.txt
+head -c 200000 /dev/urandom >content/apps/a.img
+head -c 100000 /dev/urandom >content/apps/b.img
+(cd content && "$sign" targets add -C "$ws" hello.txt) >out 2>&1 ||
+	fail "targets add: $(cat out)"
+run "$sign" targets add -C "$ws" --path apps/a.img content/apps/a.img
+run "$sign" targets add -C "$ws" --path apps/b.img content/apps/b.img
+# bundle N KEY...: sign the staged roles and bundle them as bN.tar.zst.
+bundle() {
+	n=$1
+	shift
+	run "$sign" request -C "$ws" -o "req$n.json"
+	rm -rf sig && mkdir sig || fail "mkdir sig"
+	for k in "$@"; do
+		run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 \
+		    -o "sig/$k.sig" "req$n.json" 3<pw
+	done
+	run "$sign" merge -C "$ws" sig/*.sig
+	run "$sign" bundle -C "$ws" "b$n.tar.zst"
+}
+bundle 1 root targets apps
+st=$tmp/st
+run "$repod" init -d "$st" --root "$ws/metadata/1.root.json" \
+    --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key
+run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
+    b1.tar.zst 3<pw
+user=nobody
+[ "$(id -u)" = 0 ] || user=$(id -un)
+"$repod" serve -d "$st" --listen 127.0.0.1:0 --user "$user" \
+    --passphrase-fd 3 3<pw 2>serve.log &
+spid=$!
+port=
+i=0
+while [ $i -lt 100 ] && [ -z "$port" ]; do
+	port=$(sed -n 's/.*msg=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    serve.log | head -n 1)
+	[ -n "$port" ] || sleep 0.1
+	i=$((i + 1))
+done
+[ -n "$port" ] || { cat serve.log >&2; fail "serve did not listen"; }
+url=http://127.0.0.1:$port
+i=0
+until curl -fs "$url/metadata/timestamp.json" >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat serve.log >&2; fail "serve does not serve"; }
+	sleep 0.1
+done
+
+# client DEV TREE WHY: a new device refreshes from mirror tree TREE and
+# downloads TARGET... (its bytes must be the published ones).
+client() {
+	dev=$1 tree=$2 why=$3
+	shift 3
+	rm -rf "$dev"
+	"$client" -d "$dev" init --root "$ws/metadata/1.root.json" \
+	    --mirror "$tree/metadata" >cout 2>&1 &&
+	    "$client" -d "$dev" refresh >>cout 2>&1 ||
+		{ cat cout >&2; fail "$why: the client cannot refresh"; }
+	ok
+	for t in "$@"; do
+		"$client" -d "$dev" download "$t" >>cout 2>&1 ||
+			{ cat cout >&2; fail "$why: cannot download $t"; }
+		cmp -s "$dev/targets/$(printf '%s' "$t" | sed 's,/,%2F,g')" \
+		    "content/$t" || fail "$why: $t differs"
+		ok
+	done
+}
+# field NAME: a number from the --json summary in out.
+field() { sed -n "s/.*\"$1\":\\([0-9a-z]*\\).*/\\1/p" out; }
+
+echo "== a mirror of the origin, over HTTP"
+run "$mirror" init -d m1 --root "$ws/metadata/1.root.json" --upstream "$url"
+run "$mirror" sync -d m1 --json
+cat out
+[ "$(field changed)" = true ] && [ "$(field targets)" = 3 ] &&
+    [ "$(field fetched)" = 3 ] || fail "first sync: $(cat out)"
+ok
+[ "$(readlink m1/repo/metadata)" = .states/0000000001 ] ||
+	fail "m1 serves $(readlink m1/repo/metadata)"
+ok
+client d1 "$tmp/m1/repo" "from m1" hello.txt apps/a.img apps/b.img
+run "$mirror" status -d m1
+grep -q 'timestamp v1 ' out || { cat out >&2; fail "status: $(cat out)"; }
+ok
+run "$mirror" sync -d m1
+grep -q '^up to date: state 1' out || fail "second sync: $(cat out)"
+ok
+
+echo "== a mirror of the mirror (its tree as a directory)"
+run "$mirror" init -d m2 --root "$ws/metadata/1.root.json" \
+    --upstream "$tmp/m1/repo"
+run "$mirror" sync -d m2 --json
+[ "$(field fetched)" = 3 ] || fail "m2 first sync: $(cat out)"
+ok
+client d2 "$tmp/m2/repo" "from m2" hello.txt apps/a.img apps/b.img
+# The same files under the same names as the origin serves.
+(cd "$st/repo" && find metadata/ targets -type f | sort) >origin.list
+(cd m2/repo && find metadata/ targets -type f | sort) >m2.list
+cmp -s origin.list m2.list || { diff origin.list m2.list >&2;
+	fail "m2 does not hold what the origin serves"; }
+ok
+while read -r f; do
+	cmp -s "$st/repo/$f" "m2/repo/$f" || fail "m2/repo/$f differs"
+done <origin.list
+ok
+
+echo "== incremental: one new target"
+head -c 50000 /dev/urandom >content/apps/c.img
+run "$sign" targets add -C "$ws" --path apps/c.img content/apps/c.img
+bundle 2 apps
+run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
+    b2.tar.zst 3<pw
+run "$mirror" sync -d m1 --json
+cat out
+[ "$(field fetched)" = 1 ] && [ "$(field fetched_bytes)" = 50000 ] &&
+    [ "$(field present)" = 3 ] || fail "incremental sync: $(cat out)"
+ok
+run "$mirror" sync -d m2 --json
+[ "$(field fetched)" = 1 ] || fail "m2 incremental sync: $(cat out)"
+ok
+client d2 "$tmp/m2/repo" "from m2, after the new target" apps/c.img
+
+echo "== a partial mirror: apps/* only"
+run "$mirror" init -d m3 --root "$ws/metadata/1.root.json" \
+    --upstream "$url" --target 'apps/*'
+run "$mirror" sync -d m3 --json
+[ "$(field targets)" = 3 ] && [ "$(field fetched)" = 3 ] ||
+	fail "partial sync: $(cat out)"
+ok
+ls m3/repo/targets | grep -q hello && fail "m3 holds hello.txt"
+ok
+client d3 "$tmp/m3/repo" "from the partial m3" apps/a.img
+"$client" -d d3 download hello.txt >cout 2>&1 &&
+	fail "the partial mirror served hello.txt"
+ok
+
+echo "== a tampered target upstream: refused, nothing changes"
+run "$mirror" init -d m4 --root "$ws/metadata/1.root.json" \
+    --upstream "$tmp/m1/repo"
+run "$mirror" sync -d m4
+before=$(readlink m4/repo/metadata)
+head -c 20000 /dev/urandom >content/apps/d.img
+run "$sign" targets add -C "$ws" --path apps/d.img content/apps/d.img
+bundle 3 apps
+run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
+    b3.tar.zst 3<pw
+run "$mirror" sync -d m1
+d=$(ls m1/repo/targets/apps/*.d.img | head -n 1)
+printf 'X' | dd of="$d" bs=1 seek=100 conv=notrunc 2>/dev/null ||
+	fail "tamper with $d"
+rc=0
+"$mirror" sync -d m4 >out 2>err || rc=$?
+[ "$rc" = 1 ] || { cat out err >&2; fail "tampered sync: exit $rc"; }
+ok
+grep -q 'apps/d.img' err || { cat err >&2; fail "the refusal names no file"; }
+ok
+echo "refused: $(head -n 1 err)"
+[ "$(readlink m4/repo/metadata)" = "$before" ] ||
+	fail "m4 switched to $(readlink m4/repo/metadata)"
+ok
+find m4/repo -name '*.tmp*' | grep -q . && fail "m4 has temporaries left"
+ok
+client d4 "$tmp/m4/repo" "from m4 after the refusal" apps/c.img
+
+echo "$name: $checks checks passed"
