@@ -244,6 +244,77 @@ ferry_atomic_commit(struct ferry_atomic *a)
 }
 
 int
+ferry_atomic_commit_nosync(struct ferry_atomic *a)
+{
+	int fd;
+
+	if (a == NULL || a->fd == -1 || a->committed)
+		return FERRY_ERR_INVALID_ARG;
+	fd = a->fd;
+	a->fd = -1;
+	if (close(fd) == -1)
+		return FERRY_ERR_IO;
+	if (rename(a->tmp, a->path) == -1)
+		return FERRY_ERR_IO;
+	a->committed = 1;
+	return 0;
+}
+
+int
+ferry_atomic_link(const char *path, const char *src,
+    struct ferry_atomic **out)
+{
+	struct ferry_atomic *a;
+	const char *base;
+	char rnd[17];
+	size_t n;
+	int dirlen, tries, r = FERRY_ERR_NOMEM;
+
+	if (path == NULL || *path == '\0' || src == NULL || out == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if (sodium_init() < 0)
+		return FERRY_ERR_CRYPTO;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return FERRY_ERR_NOMEM;
+	a->fd = -1;
+	n = strlen(path) + sizeof(".") + sizeof(".tmp.") + sizeof(rnd);
+	if ((a->path = strdup(path)) == NULL ||
+	    (a->tmp = malloc(n)) == NULL)
+		goto fail;
+	base = strrchr(path, '/');
+	dirlen = base != NULL ? (int)(base - path + 1) : 0;
+	/* EXDEV (another file system) and the like: FERRY_ERR_IO. */
+	for (tries = 0;; tries++) {
+		if (tries == 16) {
+			errno = EEXIST;
+			r = FERRY_ERR_IO;
+			goto fail;
+		}
+		snprintf(rnd, sizeof(rnd), "%08x%08x", randombytes_random(),
+		    randombytes_random());
+		snprintf(a->tmp, n, "%.*s.%s.tmp.%s", dirlen, path,
+		    path + dirlen, rnd);
+		if (link(src, a->tmp) == 0)
+			break;
+		if (errno != EEXIST) {
+			r = FERRY_ERR_IO;
+			goto fail;
+		}
+	}
+	a->created = 1;
+	/* A descriptor, for the batch to find the file system and sync. */
+	if ((a->fd = open(a->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		r = FERRY_ERR_IO;
+		goto fail;
+	}
+	*out = a;
+	return 0;
+ fail:
+	ferry_atomic_free(a);
+	return r;
+}
+
+int
 ferry_atomic_commit_new(struct ferry_atomic *a)
 {
 	int r;

@@ -61,6 +61,21 @@ uint64_t ferry_atomic_size(const struct ferry_atomic *a);
  */
 int ferry_atomic_commit(struct ferry_atomic *a);
 /*
+ * Rename into place without any fsync: for a file that something later
+ * makes durable (a batch's syncfs), so that many files do not cost one
+ * journal commit each.  A crash before then may lose it.
+ */
+int ferry_atomic_commit_nosync(struct ferry_atomic *a);
+/*
+ * An atomic file whose bytes are those of src, an existing file on the
+ * same file system as path (a verified download): src is hard-linked to
+ * the hidden temporary now, and stays as it is; nothing is written.
+ * Commit or hand it to a batch like any other.  FERRY_ERR_IO with errno
+ * EXDEV when src is on another file system (the caller copies instead).
+ */
+int ferry_atomic_link(const char *path, const char *src,
+    struct ferry_atomic **out);
+/*
  * As ferry_atomic_commit(), but never replaces an existing file (EEXIST):
  * renameat2(RENAME_NOREPLACE), or link(2) where the file system does not
  * support the flag.

@@ -871,6 +871,80 @@ ferry_tree_target_put(struct ferry_tree *t, const char *path,
 	return r;
 }
 
+int
+ferry_tree_target_link(struct ferry_tree *t, const char *path,
+    const json_t *hashes, uint64_t length, const char *src,
+    struct ferry_error *err)
+{
+	struct ferry_atomic *a = NULL;
+	char first[PATH_MAX], file[PATH_MAX];
+	struct stat st;
+	const char *alg;
+	json_t *v;
+	int r, fd, i = 0;
+
+	if (t->next == 0)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s: no "
+		    "state is being built", t->dir);
+	if ((r = ferry_tree_target_path_ok(path, err)) != 0)
+		return r;
+	if (stat(src, &st) == -1)
+		return ferry_error_set(err, FERRY_ERR_IO, "%s: %s", src,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != length)
+		return ferry_error_set(err, FERRY_ERR_LENGTH_MISMATCH, "target "
+		    "\"%s\": %s is not a file of %" PRIu64 " bytes", path, src,
+		    length);
+	json_object_foreach((json_t *)hashes, alg, v) {
+		if (target_file(t, path, json_string_value(v), i == 0 ? first :
+		    file, PATH_MAX) != 0) {
+			r = ferry_error_set(err, FERRY_ERR_META_FIELD, "target "
+			    "\"%s\": hashes.%s is not a hex digest", path, alg);
+			goto undo;
+		}
+		if (i++ > 0 && (r = add_extra(t, first, file)) != 0)
+			goto undo;
+	}
+	if (i == 0)
+		return ferry_error_set(err, FERRY_ERR_META_FIELD, "target "
+		    "\"%s\": no hashes", path);
+	if ((r = make_dirs(t, path, err)) != 0)
+		goto undo;
+	if ((r = ferry_atomic_link(first, src, &a)) != 0) {
+		if (r != FERRY_ERR_IO || errno != EXDEV) {
+			r = ferry_error_set(err, r, "%s: %s", first,
+			    r == FERRY_ERR_IO ? strerror(errno) :
+			    ferry_strerror(r));
+			goto undo;
+		}
+		/* Another file system: copied, and checked as it is. */
+		while (i-- > 1 && t->nextra > 0) {
+			t->nextra--;
+			free(t->extra[t->nextra].from);
+			free(t->extra[t->nextra].to);
+		}
+		if ((fd = open(src, O_RDONLY | O_CLOEXEC)) == -1)
+			return ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
+			    src, strerror(errno));
+		r = ferry_tree_target_put(t, path, hashes, length, fd, err);
+		close(fd);
+		return r;
+	}
+	r = ferry_batch_add_atomic(t->batch, a);
+	if (r != 0)
+		r = ferry_error_set(err, r, "%s: %s", first, r == FERRY_ERR_IO ?
+		    strerror(errno) : ferry_strerror(r));
+	else
+		return 0;
+ undo:
+	while (i-- > 1 && t->nextra > 0) {
+		t->nextra--;
+		free(t->extra[t->nextra].from);
+		free(t->extra[t->nextra].to);
+	}
+	return r;
+}
+
 static int
 cmp_i64(const void *a, const void *b)
 {

@@ -100,6 +100,18 @@ int ferry_tree_target_put(struct ferry_tree *t, const char *path,
     const json_t *hashes, uint64_t length, int fd, struct ferry_error *err);
 
 /*
+ * As ferry_tree_target_put(), for a file src that the caller has already
+ * checked against length and every hash (ferry_updater_download does):
+ * it is hard-linked in, not copied, and not hashed again; only its
+ * length is checked.  On another file system it is copied with
+ * ferry_tree_target_put(), checked as that does.  src stays; the caller
+ * removes it.
+ */
+int ferry_tree_target_link(struct ferry_tree *t, const char *path,
+    const json_t *hashes, uint64_t length, const char *src,
+    struct ferry_error *err);
+
+/*
  * The states on disk, oldest first, in a new array (*out, free()); the
  * live one is among them.  ferry_tree_state_time() is when a state was
  * switched to (the mtime of its timestamp.json).

@@ -23,6 +23,7 @@ ferry_updater_config_default(struct ferry_updater_config *cfg)
 	cfg->snapshot_max_length = 2000000;
 	cfg->targets_max_length = 5000000;
 	cfg->prefix_targets_with_hash = 1;
+	cfg->durable_downloads = 1;
 	ferry_fetch_opts_default(&cfg->fetch);
 }
 

@@ -40,6 +40,12 @@ struct ferry_updater_config {
 	size_t targets_max_length;	/* 5000000 */
 	int prefix_targets_with_hash;	/* with consistent snapshots: 1 */
 	int64_t now;			/* reference time; 0: the clock */
+	/*
+	 * 1 (the default): a download is durable (fsync) before it is in
+	 * place.  0: renamed into place without fsync, for a caller that
+	 * makes many files durable at once later (the mirror's tree).
+	 */
+	int durable_downloads;
 	struct ferry_fetch_opts fetch;
 	/*
 	 * Called (may be NULL) with every metadata file that verified, once

@@ -589,7 +589,9 @@ ferry_updater_download(struct ferry_updater *u, const struct ferry_target *t,
 				    ferry_atomic_size(d.file),
 				    (unsigned long long)t->length);
 			else if ((r = ferry_hashset_verify(d.hs, &e)) == 0)
-				r = ferry_atomic_commit(d.file);
+				r = u->cfg.durable_downloads ?
+				    ferry_atomic_commit(d.file) :
+				    ferry_atomic_commit_nosync(d.file);
 		}
 		ferry_hashset_free(d.hs);
 		ferry_atomic_free(d.file);	/* removes it unless committed */

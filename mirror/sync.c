@@ -52,13 +52,6 @@ struct sync {
 	int quiet;
 };
 
-static int
-io_fail(struct ferry_error *err, const char *path)
-{
-	return ferry_error_set(err, FERRY_ERR_IO, "%s: %s", path,
-	    strerror(errno));
-}
-
 /* on_trusted: keep every root version that verified, by number. */
 static int
 keep_root(void *arg, const char *role, const unsigned char *buf, size_t len,
@@ -121,6 +114,7 @@ make_updater(struct sync *s, struct ferry_error *err)
 	cfg.targets_max_length = META_MAX;
 	cfg.on_trusted = keep_root;
 	cfg.on_trusted_arg = s;
+	cfg.durable_downloads = 0;	/* the tree's switch makes them so */
 	return ferry_updater_new(&cfg, &s->u, err);
 }
 
@@ -192,7 +186,7 @@ fetch_targets(struct sync *s, struct ferry_error *err)
 	char part[PATH_MAX];
 	size_t i, n = json_array_size(s->targets);
 	json_t *e;
-	int r = 0, fd, has;
+	int r = 0, has;
 
 	snprintf(part, sizeof(part), "%s/partial/target", s->c->dir);
 	json_array_foreach(s->targets, i, e) {
@@ -209,13 +203,14 @@ fetch_targets(struct sync *s, struct ferry_error *err)
 			s->res->present++;
 			continue;
 		}
+		/*
+		 * Checked as it streams in; then linked into the tree, which
+		 * makes it durable with everything else at the switch.
+		 */
 		if ((r = ferry_updater_download(s->u, &t, part, err)) != 0)
 			return r;
-		if ((fd = open(part, O_RDONLY | O_CLOEXEC)) == -1)
-			return io_fail(err, part);
-		r = ferry_tree_target_put(s->tree, t.path, t.hashes, t.length,
-		    fd, err);
-		close(fd);
+		r = ferry_tree_target_link(s->tree, t.path, t.hashes, t.length,
+		    part, err);
 		(void)unlink(part);
 		if (r != 0)
 			return r;

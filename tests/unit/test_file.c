@@ -309,6 +309,49 @@ test_write_bad_args(void **state)
 
 /* ---- streaming API ---- */
 
+/* A verified file adopted by a hard link: nothing written, src kept. */
+static void
+test_atomic_link(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_atomic *a = NULL;
+	char p[512], src[512], listing[4096];
+	struct stat sa, sb;
+
+	unit_join(p, sizeof(p), f->dir, "target");
+	unit_join(src, sizeof(src), f->dir, "download");
+	unit_put_file(src, "verified", 8);
+	assert_int_equal(ferry_atomic_link(p, src, &a), 0);
+	/* Only a hidden temporary beside it until the commit. */
+	assert_true(access(p, F_OK) == -1 && errno == ENOENT);
+	unit_list_dir(f->dir, listing, sizeof(listing));
+	assert_int_equal(strncmp(listing, ".target.tmp.", 12), 0);
+	assert_int_equal(ferry_atomic_commit_nosync(a), 0);
+	ferry_atomic_free(a);
+	assert_file_is(p, "verified", 8);
+	assert_int_equal(stat(p, &sa), 0);
+	assert_int_equal(stat(src, &sb), 0);
+	assert_true(sa.st_ino == sb.st_ino);
+	unit_assert_dir_is(f->dir, "download/target");
+
+	/* Freed uncommitted: the temporary goes, src stays. */
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(ferry_atomic_link(p, src, &a), 0);
+	ferry_atomic_free(a);
+	unit_assert_dir_is(f->dir, "download");
+	assert_file_is(src, "verified", 8);
+
+	/* No source: FERRY_ERR_IO, nothing made. */
+	unit_join(src, sizeof(src), f->dir, "missing");
+	assert_int_equal(ferry_atomic_link(p, src, &a), FERRY_ERR_IO);
+	assert_int_equal(errno, ENOENT);
+	unit_assert_dir_is(f->dir, "download");
+	assert_int_equal(ferry_atomic_link(NULL, src, &a),
+	    FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_atomic_commit_nosync(NULL),
+	    FERRY_ERR_INVALID_ARG);
+}
+
 static void
 test_atomic_free_without_commit(void **state)
 {
@@ -1218,6 +1261,7 @@ main(void)
 		T(test_write_target_is_directory),
 		T(test_write_bad_args),
 		T(test_atomic_free_without_commit),
+		T(test_atomic_link),
 		T(test_atomic_commit_and_size),
 		T(test_atomic_large_stream),
 		T(test_atomic_tmp_symlink_not_followed),

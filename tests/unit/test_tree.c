@@ -1246,6 +1246,96 @@ test_target_put_again_relinks(void **state)
 	ferry_tree_close(t);
 }
 
+/*
+ * A file checked elsewhere is linked in under every name, not copied;
+ * one of the wrong length is refused.
+ */
+static void
+test_target_link(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	struct ferry_tree *t = open_tree(f);
+	json_t *h = json_pack("{s:s, s:s}", "sha256", HELLO_SHA256,
+	    "sha512", HELLO_SHA512);
+	char src[512], p[512], q[512], dir[512];
+	struct stat a, b, c;
+
+	assert_non_null(h);
+	unit_join(src, sizeof(src), f->dir, "download");
+	unit_put_file(src, HELLO, 6);
+	begin(t);
+	put(t, "root.json", "{}");
+	assert_int_equal(ferry_tree_target_link(t, "apps/hello.txt", h, 5,
+	    src, &err), FERRY_ERR_LENGTH_MISMATCH);
+	assert_int_equal(ferry_tree_target_link(t, "../x", h, 6, src, &err),
+	    FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_tree_target_link(t, "apps/hello.txt", h, 6,
+	    src, &err), 0);
+	tpath(f, "targets/apps/" HELLO_SHA256 ".hello.txt", p, sizeof(p));
+	tpath(f, "targets/apps/" HELLO_SHA512 ".hello.txt", q, sizeof(q));
+	assert_missing(p);
+	switch_(t, TS1);
+	assert_int_equal(stat(p, &a), 0);
+	assert_int_equal(stat(q, &b), 0);
+	assert_int_equal(stat(src, &c), 0);
+	assert_true(a.st_ino == c.st_ino && b.st_ino == c.st_ino);
+	assert_file_is(q, HELLO);
+	tpath(f, "targets", dir, sizeof(dir));
+	assert_files_under(dir, "apps/" HELLO_SHA256 ".hello.txt "
+	    "apps/" HELLO_SHA512 ".hello.txt");
+	json_decref(h);
+	ferry_tree_close(t);
+}
+
+/*
+ * A file on another file system (/dev/shm, where it is one) is copied
+ * instead, and checked while it is: a changed byte is refused.
+ */
+static void
+test_target_link_other_fs(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	struct ferry_tree *t;
+	json_t *h = hashes_of(HELLO, 6, 1);
+	char src[] = "/dev/shm/ferry-test-tree.XXXXXX", p[512];
+	struct stat a, b;
+	int fd;
+
+	if ((fd = mkstemp(src)) == -1)
+		skip();
+	assert_int_equal(write(fd, HELLO, 6), 6);
+	close(fd);
+	assert_int_equal(stat(src, &a), 0);
+	assert_int_equal(mkdir(f->tree, 0755), 0);
+	assert_int_equal(stat(f->tree, &b), 0);
+	if (a.st_dev == b.st_dev) {
+		(void)unlink(src);
+		json_decref(h);
+		skip();
+	}
+	t = open_tree(f);
+	begin(t);
+	put(t, "root.json", "{}");
+	assert_int_equal(ferry_tree_target_link(t, "hello.txt", h, 6, src,
+	    &err), 0);
+	switch_(t, TS1);
+	tpath(f, "targets/" HELLO_SHA256 ".hello.txt", p, sizeof(p));
+	assert_file_is(p, HELLO);
+	/* Copied, so checked: another byte of the same length is refused. */
+	assert_int_equal((fd = open(src, O_WRONLY)) >= 0, 1);
+	assert_int_equal(write(fd, "J", 1), 1);
+	close(fd);
+	begin(t);
+	assert_int_equal(ferry_tree_target_link(t, "again.txt", h, 6, src,
+	    &err), FERRY_ERR_HASH_MISMATCH);
+	ferry_tree_abort(t);
+	ferry_tree_close(t);
+	(void)unlink(src);
+	json_decref(h);
+}
+
 /* Targets at the top of targets/, empty ones, and one stored twice. */
 static void
 test_target_put_top_empty_again(void **state)
@@ -1735,6 +1825,8 @@ main(void)
 		T(test_target_path_ok),
 		T(test_target_put_two_hashes),
 		T(test_target_put_again_relinks),
+		T(test_target_link),
+		T(test_target_link_other_fs),
 		T(test_target_put_top_empty_again),
 		T(test_target_put_refuses_mismatch),
 		T(test_target_put_refuses_unusable),
