@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -527,6 +528,30 @@ prune_states(struct sync *s)
 	free(st);
 }
 
+/*
+ * Empty DIR/partial of what a killed sync left (under the tree's lock,
+ * so no other sync is writing there).
+ */
+static void
+clear_partial(const struct mirror_config *c)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/partial", c->dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		(void)unlink(path);
+	}
+	closedir(d);
+}
+
 int
 mirror_sync(const struct mirror_config *c, int quiet,
     struct mirror_sync_result *res, struct ferry_error *err)
@@ -548,6 +573,7 @@ mirror_sync(const struct mirror_config *c, int quiet,
 	snprintf(dir, sizeof(dir), "%s/repo", c->dir);
 	if ((r = ferry_tree_open(dir, TREE_WAIT, &s.tree, err)) != 0)
 		return r;
+	clear_partial(c);
 	r = FERRY_ERR_NOMEM;
 	if ((s.targets = json_array()) == NULL ||
 	    (s.seen = json_object()) == NULL ||
