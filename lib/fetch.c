@@ -37,6 +37,8 @@ struct ferry_fetcher {
 /* One HTTP response's state, shared with the libcurl callbacks. */
 struct xfer {
 	struct ferry_fetcher *f;
+	uint64_t offset;	/* resuming: the first byte asked for */
+	int64_t range_start;	/* a 206's Content-Range start, or -1 */
 	uint64_t max_len;
 	uint64_t got;		/* body bytes passed on */
 	size_t discarded;	/* body bytes of a non-2xx response */
@@ -44,6 +46,7 @@ struct xfer {
 	void *arg;
 	int cb_r;		/* stopped: the callback returned this */
 	int too_large;		/* stopped: more than max_len bytes */
+	int no_range;		/* stopped: 200 to a range request */
 	int bad_status;		/* stopped: a non-2xx response's long body */
 	int status_ok;		/* the status is known to be 2xx */
 };
@@ -208,11 +211,12 @@ stopped(struct ferry_error *err, int r, const char *where)
 /* The whole of a local file, path already decoded. */
 static int
 fetch_file(struct ferry_fetcher *f, const char *path, const char *where,
-    uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err)
+    uint64_t offset, uint64_t max_len, ferry_fetch_cb *cb, void *arg,
+    struct ferry_error *err)
 {
 	struct stat st;
 	unsigned char *buf = NULL;
-	uint64_t got = 0;
+	uint64_t got = offset;
 	ssize_t n;
 	int fd, r = FERRY_ERR_FETCH;
 
@@ -239,6 +243,13 @@ fetch_file(struct ferry_fetcher *f, const char *path, const char *where,
 	if ((uint64_t)st.st_size > max_len) {
 		r = ferry_error_set(err, FERRY_ERR_TOO_LARGE,
 		    "%s: more than %" PRIu64 " bytes", where, max_len);
+		goto out;
+	}
+	if (offset > 0 && ((uint64_t)st.st_size < offset ||
+	    lseek(fd, (off_t)offset, SEEK_SET) == -1)) {
+		r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: cannot resume "
+		    "from byte %" PRIu64 " of %lld", where, offset,
+		    (long long)st.st_size);
 		goto out;
 	}
 	if ((buf = malloc(FETCH_FILE_CHUNK)) == NULL) {
@@ -279,7 +290,8 @@ fetch_file(struct ferry_fetcher *f, const char *path, const char *where,
 /* A file:// URL: only the path counts, with its %XX escapes decoded. */
 static int
 fetch_file_url(struct ferry_fetcher *f, const char *url, const char *where,
-    uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err)
+    uint64_t offset, uint64_t max_len, ferry_fetch_cb *cb, void *arg,
+    struct ferry_error *err)
 {
 	CURLU *h;
 	char *path = NULL;
@@ -298,7 +310,7 @@ fetch_file_url(struct ferry_fetcher *f, const char *url, const char *where,
 		    "%s: not a usable file URL", where);
 		goto out;
 	}
-	r = fetch_file(f, path, where, max_len, cb, arg, err);
+	r = fetch_file(f, path, where, offset, max_len, cb, arg, err);
  out:
 	curl_free(path);
 	curl_url_cleanup(h);
@@ -442,8 +454,33 @@ header_cb(char *p, size_t size, size_t nmemb, void *userp)
 	long status = 0;
 
 	x->f->bytes += n;
+	if (n > 20 && strncasecmp(p, "content-range:", 14) == 0) {
+		/* "Content-Range: bytes START-END/TOTAL" */
+		char line[128], *q, *end;
+		unsigned long long v;
+
+		snprintf(line, sizeof(line), "%.*s", (int)(n < 127 ? n : 127),
+		    p);
+		q = line + 14;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (strncasecmp(q, "bytes ", 6) == 0) {
+			errno = 0;
+			v = strtoull(q + 6, &end, 10);
+			if (errno == 0 && end != q + 6 && *end == '-' &&
+			    v <= INT64_MAX)
+				x->range_start = (int64_t)v;
+		}
+		return n;
+	}
 	if (n == 0 || (p[0] != '\r' && p[0] != '\n'))
 		return n;
+	/* Resuming, a whole file from the start is of no use. */
+	if (x->offset > 0 && curl_easy_getinfo(x->f->curl,
+	    CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200) {
+		x->no_range = 1;
+		return 0;
+	}
 	if (curl_easy_getinfo(x->f->curl, CURLINFO_RESPONSE_CODE, &status) ==
 	    CURLE_OK && status >= 200 && status <= 299 &&
 	    curl_easy_getinfo(x->f->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
@@ -521,6 +558,8 @@ http_setopts(struct ferry_fetcher *f, CURLU *h, struct xfer *x,
 	SETOPT(CURLOPT_HEADERDATA, x);
 	if (fresh)
 		SETOPT(CURLOPT_FRESH_CONNECT, 1L);
+	if (x->offset > 0)
+		SETOPT(CURLOPT_RESUME_FROM_LARGE, (curl_off_t)x->offset);
 #undef SETOPT
 	return cc;
 }
@@ -618,7 +657,9 @@ http_perform(struct ferry_fetcher *f, CURLU *h, const char *where,
 			    f->opts.total_timeout);
 		x->got = 0;
 		x->discarded = 0;
+		x->range_start = -1;
 		x->too_large = x->bad_status = x->status_ok = x->cb_r = 0;
+		x->no_range = 0;
 		if ((cc = http_setopts(f, h, x, left, fresh)) != CURLE_OK) {
 			(void)curl_easy_setopt(f->curl, CURLOPT_CURLU, NULL);
 			return ferry_error_set(err,
@@ -660,6 +701,12 @@ http_once(struct ferry_fetcher *f, const char *url, const char *where,
 		r = stopped(err, x->cb_r, where);
 		goto out;
 	}
+	if (x->no_range) {
+		r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: cannot resume "
+		    "from byte %" PRIu64 " (HTTP 200: no byte ranges)", where,
+		    x->offset);
+		goto out;
+	}
 	if (x->too_large) {
 		r = ferry_error_set(err, FERRY_ERR_TOO_LARGE,
 		    "%s: more than %" PRIu64 " bytes", where, x->max_len);
@@ -667,6 +714,14 @@ http_once(struct ferry_fetcher *f, const char *url, const char *where,
 	}
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
 		r = http_timeout(f, where, deadline, err);
+		goto out;
+	}
+	if (x->offset > 0 && (cc == CURLE_RANGE_ERROR || status == 416 ||
+	    (status == 206 && x->range_start != (int64_t)x->offset))) {
+		r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: cannot resume "
+		    "from byte %" PRIu64 " (HTTP %ld%s)", where, x->offset,
+		    status, cc == CURLE_RANGE_ERROR ? ", no byte ranges" :
+		    status == 206 ? ", another range" : "");
 		goto out;
 	}
 	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && x->bad_status)) {
@@ -713,7 +768,8 @@ http_once(struct ferry_fetcher *f, const char *url, const char *where,
 /* An http:// or https:// URL, following up to FETCH_MAX_REDIRECTS. */
 static int
 fetch_http(struct ferry_fetcher *f, const char *url, const char *shown,
-    uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err)
+    uint64_t offset, uint64_t max_len, ferry_fetch_cb *cb, void *arg,
+    struct ferry_error *err)
 {
 	struct xfer x;
 	char *cur = NULL, *next = NULL, *where = NULL;
@@ -722,7 +778,8 @@ fetch_http(struct ferry_fetcher *f, const char *url, const char *shown,
 
 	memset(&x, 0, sizeof(x));
 	x.f = f;
-	x.max_len = max_len;
+	x.offset = offset;
+	x.max_len = max_len - offset;
 	x.cb = cb;
 	x.arg = arg;
 	/* One deadline for the fetch, however many redirects it takes. */
@@ -754,24 +811,33 @@ fetch_http(struct ferry_fetcher *f, const char *url, const char *shown,
 }
 
 int
-ferry_fetch_stream(struct ferry_fetcher *f, const char *url,
-    uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err)
+ferry_fetch_stream_from(struct ferry_fetcher *f, const char *url,
+    uint64_t offset, uint64_t max_len, ferry_fetch_cb *cb, void *arg,
+    struct ferry_error *err)
 {
 	char *shown;
 	int r;
 
-	if (f == NULL || url == NULL || cb == NULL)
+	if (f == NULL || url == NULL || cb == NULL || offset > max_len)
 		return FERRY_ERR_INVALID_ARG;
 	if ((shown = url_shown(url)) == NULL)
 		return FERRY_ERR_NOMEM;
 	if (url[0] == '/')
-		r = fetch_file(f, url, shown, max_len, cb, arg, err);
+		r = fetch_file(f, url, shown, offset, max_len, cb, arg, err);
 	else if (strncasecmp(url, "file:", 5) == 0)
-		r = fetch_file_url(f, url, shown, max_len, cb, arg, err);
+		r = fetch_file_url(f, url, shown, offset, max_len, cb, arg,
+		    err);
 	else
-		r = fetch_http(f, url, shown, max_len, cb, arg, err);
+		r = fetch_http(f, url, shown, offset, max_len, cb, arg, err);
 	free(shown);
 	return r;
+}
+
+int
+ferry_fetch_stream(struct ferry_fetcher *f, const char *url,
+    uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err)
+{
+	return ferry_fetch_stream_from(f, url, 0, max_len, cb, arg, err);
 }
 
 /* ferry_fetch_buf()'s growing buffer. */

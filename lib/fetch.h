@@ -71,6 +71,18 @@ int ferry_fetch_stream(struct ferry_fetcher *f, const char *url,
     uint64_t max_len, ferry_fetch_cb *cb, void *arg, struct ferry_error *err);
 
 /*
+ * The same for the bytes from offset on of a file of at most max_len
+ * bytes (resuming a download): an HTTP Range request, or a seek in a
+ * local file; the limit is max_len - offset bytes.  A server that
+ * ignores the range (200), answers 416, or sends another range fails
+ * with FERRY_ERR_FETCH ("cannot resume from byte N"): the caller starts
+ * again from 0.
+ */
+int ferry_fetch_stream_from(struct ferry_fetcher *f, const char *url,
+    uint64_t offset, uint64_t max_len, ferry_fetch_cb *cb, void *arg,
+    struct ferry_error *err);
+
+/*
  * As ferry_fetch_stream(), into a new malloc'd buffer (NUL-terminated, the
  * NUL not counted) that the caller frees.
  */

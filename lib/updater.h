@@ -130,6 +130,20 @@ int ferry_updater_download(struct ferry_updater *u,
     const struct ferry_target *t, const char *local_path,
     struct ferry_error *err);
 
+/*
+ * As ferry_updater_download(), resumable: the bytes go to partial_path,
+ * which is kept when the download fails (killed, cut off), and a later
+ * call goes on from its end with a Range request (*resumed: the bytes
+ * that were there and kept).  Bytes that do not verify in the end, or a
+ * server that cannot resume, start it over from 0.  Once verified, the
+ * file is renamed to local_path (fsynced first with durable_downloads).
+ * partial_path should name the target by content, so that it is never
+ * taken for another target's.
+ */
+int ferry_updater_download_resume(struct ferry_updater *u,
+    const struct ferry_target *t, const char *local_path,
+    const char *partial_path, uint64_t *resumed, struct ferry_error *err);
+
 /* The trusted metadata of role name ("root", "timestamp", ...), or NULL. */
 const struct ferry_meta *ferry_updater_trusted(const struct ferry_updater *u,
     const char *name);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -607,4 +608,185 @@ ferry_updater_download(struct ferry_updater *u, const struct ferry_target *t,
 		}
 	}
 	return ferry_error_set(err, r, "target %.200s: %s", t->path, summary);
+}
+
+/* A resumable download: the partial file, and the hash of what it holds. */
+struct rdl {
+	int fd;
+	struct ferry_hashset *hs;
+	uint64_t size;
+};
+
+static int
+rdl_write(void *arg, const unsigned char *buf, size_t len)
+{
+	struct rdl *d = arg;
+	ssize_t n;
+	size_t off = 0;
+	int r;
+
+	if ((r = ferry_hashset_update(d->hs, buf, len)) != 0)
+		return r;
+	while (off < len) {
+		if ((n = write(d->fd, buf + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return FERRY_ERR_IO;
+		}
+		off += (size_t)n;
+	}
+	d->size += len;
+	return 0;
+}
+
+/* Start the partial file over: empty, and a fresh hash. */
+static int
+rdl_restart(struct rdl *d, const struct ferry_target *t,
+    struct ferry_error *err)
+{
+	ferry_hashset_free(d->hs);
+	d->hs = NULL;
+	d->size = 0;
+	if (ftruncate(d->fd, 0) == -1 || lseek(d->fd, 0, SEEK_SET) == -1)
+		return ferry_error_set(err, FERRY_ERR_IO, "%s",
+		    strerror(errno));
+	return ferry_hashset_new(t->hashes, &d->hs, err);
+}
+
+/* Hash what the partial file holds already, at most t->length bytes. */
+static int
+rdl_open(struct rdl *d, const struct ferry_target *t, const char *partial,
+    struct ferry_error *err)
+{
+	unsigned char buf[64 * 1024];
+	struct stat st;
+	ssize_t n;
+	int r;
+
+	if ((d->fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NOCTTY, 0644)) == -1 || fstat(d->fd, &st) == -1)
+		return ferry_error_set(err, FERRY_ERR_IO, "%s: %s", partial,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ferry_error_set(err, FERRY_ERR_IO, "%s: not a regular "
+		    "file", partial);
+	if ((r = ferry_hashset_new(t->hashes, &d->hs, err)) != 0)
+		return r;
+	if ((uint64_t)st.st_size > t->length)
+		return rdl_restart(d, t, err);
+	while ((n = read(d->fd, buf, sizeof(buf))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
+			    partial, strerror(errno));
+		if ((r = ferry_hashset_update(d->hs, buf, (size_t)n)) != 0)
+			return r;
+		d->size += (uint64_t)n;
+	}
+	if (d->size != (uint64_t)st.st_size)	/* changed under us */
+		return rdl_restart(d, t, err);
+	return 0;
+}
+
+int
+ferry_updater_download_resume(struct ferry_updater *u,
+    const struct ferry_target *t, const char *local_path,
+    const char *partial_path, uint64_t *resumed, struct ferry_error *err)
+{
+	char rel[4096], url[8192], summary[sizeof(err->msg)] = "";
+	struct ferry_error e;
+	struct rdl d;
+	size_t i, len, sl;
+	int r, pass;
+
+	if (u == NULL || t == NULL || local_path == NULL ||
+	    partial_path == NULL || resumed == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if (u->cfg.ntarget_urls == 0)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+		    "no target mirror configured");
+	if ((r = target_rel(u, t, rel, sizeof(rel))) != 0)
+		return ferry_error_set(err, r, "%.200s: path too long", t->path);
+	memset(&d, 0, sizeof(d));
+	d.fd = -1;
+	ferry_error_clear(&e);
+	if ((r = rdl_open(&d, t, partial_path, &e)) != 0) {
+		r = ferry_error_set(err, r, "target %.200s: %s", t->path,
+		    ferry_error_msg(&e));
+		goto out;
+	}
+	*resumed = d.size;
+	/*
+	 * Each mirror in turn, from where the file stands; bytes that do
+	 * not verify in the end, or a server that cannot resume, start it
+	 * over from 0 (so a bad partial file costs one more pass at most).
+	 */
+	r = FERRY_ERR_FETCH;
+	for (pass = 0; pass < 2 && r != 0; pass++) {
+		summary[0] = '\0';	/* the last pass's reasons */
+		for (i = 0; i < u->cfg.ntarget_urls; i++) {
+			ferry_error_clear(&e);
+			len = strlen(u->cfg.target_urls[i]);
+			snprintf(url, sizeof(url), "%s%s%s",
+			    u->cfg.target_urls[i], len > 0 &&
+			    u->cfg.target_urls[i][len - 1] == '/' ? "" : "/",
+			    rel);
+			if (d.size == t->length)
+				r = 0;	/* all there: only the check is left */
+			else
+				r = ferry_fetch_stream_from(u->fetcher, url,
+				    d.size, t->length, rdl_write, &d, &e);
+			if (r == 0 && d.size != t->length)
+				r = ferry_error_set(&e,
+				    FERRY_ERR_LENGTH_MISMATCH, "%llu bytes, "
+				    "expected %llu", (unsigned long long)d.size,
+				    (unsigned long long)t->length);
+			if (r == 0)
+				r = ferry_hashset_verify(d.hs, &e);
+			if (r == 0)
+				break;
+			sl = strlen(summary);
+			snprintf(summary + sl, sizeof(summary) - sl, "%s%s: %s",
+			    sl ? "; " : "", u->cfg.target_urls[i],
+			    r == FERRY_ERR_NOT_FOUND ? "not found" :
+			    ferry_error_msg(&e));
+			/*
+			 * Bytes that did not verify, or a server that cannot
+			 * resume: from 0.  A transfer cut short, a mirror
+			 * down or without the file: kept, to go on from.
+			 */
+			if (r == FERRY_ERR_HASH_MISMATCH ||
+			    r == FERRY_ERR_LENGTH_MISMATCH ||
+			    r == FERRY_ERR_TOO_LARGE ||
+			    (r == FERRY_ERR_FETCH && strstr(ferry_error_msg(&e),
+			    "cannot resume") != NULL)) {
+				if (d.size > 0)
+					*resumed = 0;
+				if (rdl_restart(&d, t, &e) != 0) {
+					r = ferry_error_set(err, FERRY_ERR_IO,
+					    "%s: %s", partial_path,
+					    ferry_error_msg(&e));
+					goto out;
+				}
+			}
+		}
+	}
+	if (r != 0) {
+		r = ferry_error_set(err, r, "target %.200s: %s", t->path,
+		    summary);
+		goto out;
+	}
+	if ((u->cfg.durable_downloads && fsync(d.fd) == -1) ||
+	    rename(partial_path, local_path) == -1) {
+		r = ferry_error_set(err, FERRY_ERR_IO, "%s: %s", local_path,
+		    strerror(errno));
+		goto out;
+	}
+	r = 0;
+ out:
+	if (d.fd >= 0)
+		close(d.fd);
+	ferry_hashset_free(d.hs);
+	return r;
 }

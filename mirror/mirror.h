@@ -41,6 +41,7 @@ struct mirror_sync_result {
 	int changed;			/* 0: already up to date */
 	int64_t timestamp_version, snapshot_version, root_version;
 	uint64_t targets, fetched, fetched_bytes, present;
+	uint64_t resumed_bytes;		/* of fetched_bytes, there already */
 	uint64_t metadata_files;
 };
 

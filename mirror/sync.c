@@ -184,9 +184,11 @@ static int
 fetch_targets(struct sync *s, struct ferry_error *err)
 {
 	struct ferry_target t;
-	char part[PATH_MAX];
+	char part[PATH_MAX], partial[PATH_MAX + 256];
 	size_t i, n = json_array_size(s->targets);
+	uint64_t resumed;
 	json_t *e;
+	void *it;
 	int r = 0, has;
 
 	snprintf(part, sizeof(part), "%s/partial/target", s->c->dir);
@@ -205,11 +207,18 @@ fetch_targets(struct sync *s, struct ferry_error *err)
 			continue;
 		}
 		/*
-		 * Checked as it streams in; then linked into the tree, which
-		 * makes it durable with everything else at the switch.
+		 * Checked as it streams in, resumed where a killed sync left
+		 * it (the partial file is named by content); then linked into
+		 * the tree, which makes it durable at the switch.
 		 */
-		if ((r = ferry_updater_download(s->u, &t, part, err)) != 0)
+		it = json_object_iter((json_t *)t.hashes);
+		snprintf(partial, sizeof(partial), "%s/partial/%.128s.%" PRIu64
+		    ".part", s->c->dir, json_string_value(
+		    json_object_iter_value(it)), t.length);
+		if ((r = ferry_updater_download_resume(s->u, &t, part, partial,
+		    &resumed, err)) != 0)
 			return r;
+		s->res->resumed_bytes += resumed;
 		r = ferry_tree_target_link(s->tree, t.path, t.hashes, t.length,
 		    part, err);
 		(void)unlink(part);
@@ -529,14 +538,41 @@ prune_states(struct sync *s)
 }
 
 /*
- * Empty DIR/partial of what a killed sync left (under the tree's lock,
- * so no other sync is writing there).
+ * Remove the hidden temporaries (.NAME.tmp.RANDOM) of atomic writes a
+ * killed sync left in DIR/sub (under the tree's lock: no other sync is
+ * writing there).
  */
 static void
-clear_partial(const struct mirror_config *c)
+clear_temporaries(const struct mirror_config *c, const char *sub)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 256];
 	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/%s", c->dir, sub);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || strstr(de->d_name, ".tmp.") == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		(void)unlink(path);
+	}
+	closedir(d);
+}
+
+/*
+ * Empty DIR/partial of what a killed sync left (under the tree's lock,
+ * so no other sync is writing there), but the partial downloads (*.part)
+ * to resume unless all is set (after a sync that completed: whatever is
+ * left there is not wanted any more).
+ */
+static void
+clear_partial(const struct mirror_config *c, int all)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *de;
+	size_t n;
 	DIR *d;
 
 	snprintf(dir, sizeof(dir), "%s/partial", c->dir);
@@ -545,6 +581,9 @@ clear_partial(const struct mirror_config *c)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
+			continue;
+		n = strlen(de->d_name);
+		if (!all && n > 5 && strcmp(de->d_name + n - 5, ".part") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		(void)unlink(path);
@@ -573,7 +612,9 @@ mirror_sync(const struct mirror_config *c, int quiet,
 	snprintf(dir, sizeof(dir), "%s/repo", c->dir);
 	if ((r = ferry_tree_open(dir, TREE_WAIT, &s.tree, err)) != 0)
 		return r;
-	clear_partial(c);
+	clear_partial(c, 0);
+	clear_temporaries(c, "trusted");
+	clear_temporaries(c, "roots");
 	r = FERRY_ERR_NOMEM;
 	if ((s.targets = json_array()) == NULL ||
 	    (s.seen = json_object()) == NULL ||
@@ -609,6 +650,7 @@ mirror_sync(const struct mirror_config *c, int quiet,
 	res->changed = 1;
 	res->state = ferry_tree_live(s.tree);
 	prune_states(&s);
+	clear_partial(c, 1);
  out:
 	for (i = 0; i < MIRROR_MAX_UPSTREAMS; i++) {
 		free(s.meta_urls[i]);

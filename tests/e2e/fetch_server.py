@@ -132,6 +132,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.fixed(200, b"")
         elif p == "/gzip":
             self.fixed(200, GZ, [("Content-Encoding", "gzip")])
+        elif p in ("/range", "/range-ignored", "/range-wrong"):
+            # /ok with byte ranges ("bytes=N-" only); -ignored answers
+            # 200 whatever was asked, -wrong sends the range after.
+            rng = self.headers.get("Range", "")
+            if p == "/range-ignored" or not rng.startswith("bytes="):
+                self.fixed(200, OK)
+                return
+            start = int(rng[6:].split("-")[0])
+            if start >= len(OK):
+                self.fixed(416, b"", [("Content-Range", "bytes */%d" %
+                                       len(OK))])
+                return
+            if p == "/range-wrong":
+                start += 1
+            self.fixed(206, OK[start:], [("Content-Range", "bytes %d-%d/%d"
+                                          % (start, len(OK) - 1, len(OK)))])
         elif p == "/ua":
             self.fixed(200, self.headers.get("User-Agent", "").encode())
         else:

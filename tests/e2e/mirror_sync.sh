@@ -165,11 +165,36 @@ run "$mirror" sync -d m2 --json
 ok
 client d2 "$tmp/m2/repo" "from m2, after the new target" apps/c.img
 
+echo "== resuming a download a killed sync left"
+head -c 100000 /dev/urandom >content/apps/e.img
+run "$sign" targets add -C "$ws" --path apps/e.img content/apps/e.img
+bundle 4 apps
+run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
+    b4.tar.zst 3<pw
+h=$(sha256sum content/apps/e.img | cut -d' ' -f1)
+# Over HTTP (a Range request): the first 40,000 bytes are there already.
+head -c 40000 content/apps/e.img >"m1/partial/$h.100000.part"
+run "$mirror" sync -d m1 --json
+cat out
+[ "$(field fetched)" = 1 ] && [ "$(field resumed_bytes)" = 40000 ] ||
+	fail "resumed sync: $(cat out)"
+ok
+[ ! -e "m1/partial/$h.100000.part" ] || fail "the partial file stayed"
+ok
+# From a directory (a seek), with bytes that do not verify: from 0.
+head -c 30000 /dev/urandom >"m2/partial/$h.100000.part"
+run "$mirror" sync -d m2 --json
+[ "$(field fetched)" = 1 ] && [ "$(field resumed_bytes)" = 0 ] ||
+	fail "sync over a bad partial file: $(cat out)"
+ok
+client d2 "$tmp/m2/repo" "from m2, after a bad partial file" apps/e.img
+client d1 "$tmp/m1/repo" "from m1, after resuming" apps/e.img
+
 echo "== a partial mirror: apps/* only"
 run "$mirror" init -d m3 --root "$ws/metadata/1.root.json" \
     --upstream "$url" --target 'apps/*'
 run "$mirror" sync -d m3 --json
-[ "$(field targets)" = 3 ] && [ "$(field fetched)" = 3 ] ||
+[ "$(field targets)" = 4 ] && [ "$(field fetched)" = 4 ] ||
 	fail "partial sync: $(cat out)"
 ok
 ls m3/repo/targets | grep -q hello && fail "m3 holds hello.txt"
@@ -186,9 +211,9 @@ run "$mirror" sync -d m4
 before=$(readlink m4/repo/metadata)
 head -c 20000 /dev/urandom >content/apps/d.img
 run "$sign" targets add -C "$ws" --path apps/d.img content/apps/d.img
-bundle 3 apps
+bundle 5 apps
 run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
-    b3.tar.zst 3<pw
+    b5.tar.zst 3<pw
 run "$mirror" sync -d m1
 d=$(ls m1/repo/targets/apps/*.d.img | head -n 1)
 printf 'X' | dd of="$d" bs=1 seek=100 conv=notrunc 2>/dev/null ||

@@ -928,6 +928,97 @@ test_file_read(void **state)
 	ferry_fetcher_free(f);
 }
 
+/* ferry_fetch_stream_from()'s receiver: appends to a fixed buffer. */
+struct sink {
+	unsigned char buf[2 * OK_LEN];
+	size_t len;
+};
+
+static int
+sink_cb(void *arg, const unsigned char *buf, size_t len)
+{
+	struct sink *k = arg;
+
+	if (len > sizeof(k->buf) - k->len)
+		return FERRY_ERR_TOO_LARGE;
+	memcpy(k->buf + k->len, buf, len);
+	k->len += len;
+	return 0;
+}
+
+/* Resuming: the bytes from an offset on, over HTTP and from a file. */
+static void
+test_resume(void **state)
+{
+	struct ferry_fetcher *f;
+	struct ferry_error err;
+	unsigned char want[OK_LEN];
+	struct sink k;
+	char url[1024], path[512];
+
+	(void)state;
+	ok_body(want);
+	f = fetcher(NULL);
+	tmp_path(path, sizeof(path), "a b.txt");
+	memset(&k, 0, sizeof(k));
+	ferry_error_clear(&err);
+	assert_fetch(ferry_fetch_stream_from(f, path, 400, OK_LEN, sink_cb,
+	    &k, &err), 0);
+	assert_int_equal(k.len, OK_LEN - 400);
+	assert_memory_equal(k.buf, want + 400, k.len);
+	/* The limit is the whole file's: 600 bytes more would be over. */
+	memset(&k, 0, sizeof(k));
+	ferry_error_clear(&err);
+	assert_fetch(ferry_fetch_stream_from(f, path, 400, 999, sink_cb, &k,
+	    &err), FERRY_ERR_TOO_LARGE);
+	memset(&k, 0, sizeof(k));
+	ferry_error_clear(&err);
+	assert_fetch(ferry_fetch_stream_from(f, path, 1001, 2000, sink_cb, &k,
+	    &err), FERRY_ERR_FETCH);
+	assert_msg_has(&err, "cannot resume from byte 1001");
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_fetch_stream_from(f, path, 11, 10, sink_cb,
+	    &k, &err), FERRY_ERR_INVALID_ARG);
+	if (port == 0) {
+		ferry_fetcher_free(f);
+		skip();
+	}
+	http_url(url, sizeof(url), "/range");
+	memset(&k, 0, sizeof(k));
+	ferry_error_clear(&err);
+	assert_fetch(ferry_fetch_stream_from(f, url, 400, OK_LEN, sink_cb, &k,
+	    &err), 0);
+	assert_int_equal(k.len, OK_LEN - 400);
+	assert_memory_equal(k.buf, want + 400, k.len);
+	/* From 0 it is a plain fetch. */
+	memset(&k, 0, sizeof(k));
+	ferry_error_clear(&err);
+	assert_fetch(ferry_fetch_stream_from(f, url, 0, OK_LEN, sink_cb, &k,
+	    &err), 0);
+	assert_int_equal(k.len, OK_LEN);
+	/* A server that ignores the range, sends another, or has none. */
+	http_url(url, sizeof(url), "/range-ignored");
+	memset(&k, 0, sizeof(k));
+	ferry_error_clear(&err);
+	assert_fetch(ferry_fetch_stream_from(f, url, 400, OK_LEN, sink_cb, &k,
+	    &err), FERRY_ERR_FETCH);
+	assert_msg_has(&err, "cannot resume from byte 400");
+	assert_int_equal(k.len, 0);
+	http_url(url, sizeof(url), "/range-wrong");
+	memset(&k, 0, sizeof(k));
+	ferry_error_clear(&err);
+	assert_fetch(ferry_fetch_stream_from(f, url, 400, OK_LEN, sink_cb, &k,
+	    &err), FERRY_ERR_FETCH);
+	assert_msg_has(&err, "cannot resume from byte 400");
+	http_url(url, sizeof(url), "/range");
+	memset(&k, 0, sizeof(k));
+	ferry_error_clear(&err);
+	assert_fetch(ferry_fetch_stream_from(f, url, OK_LEN, 2 * OK_LEN,
+	    sink_cb, &k, &err), FERRY_ERR_FETCH);
+	assert_msg_has(&err, "HTTP 416");
+	ferry_fetcher_free(f);
+}
+
 static void
 test_file_errors(void **state)
 {
@@ -1034,6 +1125,7 @@ main(void)
 		cmocka_unit_test(test_proxy_environment),
 		cmocka_unit_test(test_file_read),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_url_segment),
 	};
 

@@ -579,6 +579,95 @@ test_download_plain(void **state)
 	expect_dl(f, "file.bin", blob, strlen(blob));
 }
 
+/* partial: f->dl/name.part holding the first n bytes of data. */
+static void
+put_partial(struct fx *f, const char *name, const void *data, size_t n)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s.part", f->dl, name);
+	unit_put_file(path, data, n);
+}
+
+static int
+unlink_dl(struct fx *f, const char *name)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dl, name);
+	return unlink(path);
+}
+
+static int
+download_resume(struct fx *f, const struct ferry_target *t,
+    const char *name, uint64_t *resumed, struct ferry_error *err)
+{
+	char path[1024], part[1100];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dl, name);
+	snprintf(part, sizeof(part), "%s.part", path);
+	ferry_error_clear(err);
+	return ferry_updater_download_resume(f->u, t, path, part, resumed,
+	    err);
+}
+
+/*
+ * A resumed download goes on from the partial file's end; bytes there
+ * that do not verify start it over; the partial file becomes the file.
+ */
+static void
+test_download_resume(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err;
+	struct ferry_target t;
+	uint64_t resumed = 99;
+	size_t len = strlen(blob);
+	char bad[64];
+
+	repo_add_target(f->r, "targets", "dir/file.bin", blob, len);
+	begin(f);
+	get(f, "dir/file.bin", &t);
+	/* Nothing there: from 0. */
+	assert_int_equal(download_resume(f, &t, "a.bin", &resumed, &err), 0);
+	assert_int_equal(resumed, 0);
+	expect_dl(f, "a.bin", blob, len);
+	assert_int_equal(unlink_dl(f, "a.bin"), 0);
+	/* Half there: the rest. */
+	put_partial(f, "b.bin", blob, len / 2);
+	assert_int_equal(download_resume(f, &t, "b.bin", &resumed, &err), 0);
+	assert_int_equal(resumed, len / 2);
+	expect_dl(f, "b.bin", blob, len);
+	assert_int_equal(unlink_dl(f, "b.bin"), 0);
+	/* All there: only checked. */
+	put_partial(f, "c.bin", blob, len);
+	assert_int_equal(download_resume(f, &t, "c.bin", &resumed, &err), 0);
+	assert_int_equal(resumed, len);
+	expect_dl(f, "c.bin", blob, len);
+	assert_int_equal(unlink_dl(f, "c.bin"), 0);
+	/* Wrong bytes, or more than the target: from 0 again. */
+	memset(bad, 'x', sizeof(bad));
+	put_partial(f, "d.bin", bad, len / 2 < sizeof(bad) ? len / 2 :
+	    sizeof(bad));
+	assert_int_equal(download_resume(f, &t, "d.bin", &resumed, &err), 0);
+	assert_int_equal(resumed, 0);
+	expect_dl(f, "d.bin", blob, len);
+	assert_int_equal(unlink_dl(f, "d.bin"), 0);
+	put_partial(f, "e.bin", blob, len);
+	{
+		char path[1024];
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/e.bin.part", f->dl);
+		assert_non_null(fp = fopen(path, "ab"));
+		fputs("more", fp);
+		fclose(fp);
+	}
+	assert_int_equal(download_resume(f, &t, "e.bin", &resumed, &err), 0);
+	assert_int_equal(resumed, 0);
+	expect_dl(f, "e.bin", blob, len);
+}
+
 static void
 test_download_empty(void **state)
 {
@@ -810,6 +899,7 @@ main(void)
 		T(test_download_consistent),
 		T(test_download_plain),
 		T(test_download_empty),
+		T(test_download_resume),
 		T(test_download_bad_byte),
 		T(test_download_longer),
 		T(test_download_shorter),
