@@ -172,6 +172,8 @@ upd_fetch_apply(struct ferry_updater *u, const char *const *bases,
 		last = r;
 		note_attempt(summary, sizeof(summary), bases[i],
 		    ferry_error_msg(&e));
+		if (u->cfg.on_skip != NULL)
+			u->cfg.on_skip(u->cfg.on_skip_arg, bases[i], &e);
 	}
 	if (notfound == nbases)
 		return FERRY_ERR_NOT_FOUND;

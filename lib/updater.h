@@ -57,6 +57,16 @@ struct ferry_updater_config {
 	int (*on_trusted)(void *arg, const char *role,
 	    const unsigned char *buf, size_t len, struct ferry_error *err);
 	void *on_trusted_arg;
+	/*
+	 * Called (may be NULL) each time a mirror fails for a file and the
+	 * next one is tried: the mirror's base URL and why (a mirror that
+	 * has no such file is not reported: asking for the next root
+	 * version is answered so).  For logs: the mirror skipped is named
+	 * even when another one then serves the file.
+	 */
+	void (*on_skip)(void *arg, const char *mirror,
+	    const struct ferry_error *why);
+	void *on_skip_arg;
 };
 
 /* Fill cfg with the defaults above (no directory, no URLs). */

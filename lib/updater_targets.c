@@ -601,6 +601,9 @@ ferry_updater_download(struct ferry_updater *u, const struct ferry_target *t,
 		{
 			size_t sl = strlen(summary);
 
+			if (r != FERRY_ERR_NOT_FOUND && u->cfg.on_skip != NULL)
+				u->cfg.on_skip(u->cfg.on_skip_arg,
+				    u->cfg.target_urls[i], &e);
 			snprintf(summary + sl, sizeof(summary) - sl, "%s%s: %s",
 			    sl ? "; " : "", u->cfg.target_urls[i],
 			    r == FERRY_ERR_NOT_FOUND ? "not found" :
@@ -746,6 +749,9 @@ ferry_updater_download_resume(struct ferry_updater *u,
 				r = ferry_hashset_verify(d.hs, &e);
 			if (r == 0)
 				break;
+			if (r != FERRY_ERR_NOT_FOUND && u->cfg.on_skip != NULL)
+				u->cfg.on_skip(u->cfg.on_skip_arg,
+				    u->cfg.target_urls[i], &e);
 			sl = strlen(summary);
 			snprintf(summary + sl, sizeof(summary) - sl, "%s%s: %s",
 			    sl ? "; " : "", u->cfg.target_urls[i],

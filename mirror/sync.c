@@ -91,6 +91,15 @@ join_url(const char *base, const char *leaf)
 	return p;
 }
 
+/* on_skip: an upstream that failed for a file is named in the log. */
+static void
+skipped(void *arg, const char *mirror, const struct ferry_error *why)
+{
+	(void)arg;
+	fprintf(stderr, "ferry-mirror: upstream %s skipped: %s\n", mirror,
+	    ferry_error_msg(why));
+}
+
 static int
 make_updater(struct sync *s, struct ferry_error *err)
 {
@@ -116,6 +125,7 @@ make_updater(struct sync *s, struct ferry_error *err)
 	cfg.on_trusted = keep_root;
 	cfg.on_trusted_arg = s;
 	cfg.durable_downloads = 0;	/* the tree's switch makes them so */
+	cfg.on_skip = skipped;
 	return ferry_updater_new(&cfg, &s->u, err);
 }
 
@@ -157,26 +167,39 @@ list_one(void *arg, const char *role, const struct ferry_target *t)
 	return r ? FERRY_ERR_NOMEM : 0;
 }
 
-/* Progress on a terminal, redrawn in place. */
+/*
+ * Progress: on a terminal a line redrawn in place; otherwise a plain
+ * line every 10 seconds, for logs.
+ */
 static void
 progress(struct sync *s, size_t done, size_t total, int last)
 {
-	static struct timespec prev;
+	static struct timespec prev, start;
 	struct timespec now;
+	int tty = isatty(STDERR_FILENO);
+	double secs, mib;
 
-	if (s->quiet || !isatty(STDERR_FILENO))
+	if (s->quiet)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (start.tv_sec == 0)
+		start = prev = now;
 	if (!last && (now.tv_sec - prev.tv_sec) * 1000 +
-	    (now.tv_nsec - prev.tv_nsec) / 1000000 < 200)
+	    (now.tv_nsec - prev.tv_nsec) / 1000000 < (tty ? 200 : 10000))
 		return;
 	prev = now;
-	if (last)
-		fputs("\r\033[K", stderr);
-	else
-		fprintf(stderr, "\r\033[Ktargets: %zu/%zu checked, %" PRIu64
-		    " fetched (%.1f MiB)", done, total, s->res->fetched,
-		    (double)s->res->fetched_bytes / (1024 * 1024));
+	if (last) {
+		if (tty)
+			fputs("\r\033[K", stderr);
+		return;
+	}
+	secs = (double)(now.tv_sec - start.tv_sec) +
+	    (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+	mib = (double)s->res->fetched_bytes / (1024 * 1024);
+	fprintf(stderr, "%sferry-mirror: targets %zu/%zu checked, %" PRIu64
+	    " fetched (%.1f MiB, %.1f MiB/s)%s", tty ? "\r\033[K" : "", done,
+	    total, s->res->fetched, mib, secs > 0 ? mib / secs : 0.0,
+	    tty ? "" : "\n");
 }
 
 /* Download and store each target the tree does not hold yet. */

@@ -232,4 +232,33 @@ find m4/repo -name '*.tmp*' | grep -q . && fail "m4 has temporaries left"
 ok
 client d4 "$tmp/m4/repo" "from m4 after the refusal" apps/c.img
 
+echo "== failover: an upstream serving bad data is named and skipped"
+cp -a m1/repo bad || fail "cp m1/repo bad"
+for f in bad/targets/apps/*.a.img; do
+	printf 'X' | dd of="$f" bs=1 seek=10 conv=notrunc 2>/dev/null ||
+		fail "tamper with $f"
+done
+# And its timestamp's signature (one hex digit changed).
+/usr/bin/python3 -c '
+import sys
+p = sys.argv[1]
+b = open(p, "rb").read()
+i = b.index(b"\"sig\":\"") + 7
+b = b[:i] + (b"1" if b[i:i + 1] != b"1" else b"2") + b[i + 1:]
+open(p, "wb").write(b)' "bad/$(readlink bad/metadata)/timestamp.json" ||
+	fail "tamper with bad's timestamp"
+run "$mirror" init -d m6 --root "$ws/metadata/1.root.json" \
+    --upstream "$tmp/bad" --upstream "$url"
+run "$mirror" sync -d m6 --json
+grep -q "upstream $tmp/bad/targets skipped: .*sha256 mismatch" err ||
+	{ cat err >&2; fail "the bad upstream's target was not named"; }
+ok
+grep -q "upstream $tmp/bad/metadata skipped: .*timestamp" err ||
+	{ cat err >&2; fail "the bad upstream's timestamp was not named"; }
+ok
+sed -n 1,2p err
+[ "$(field fetched)" -ge 5 ] || fail "failover sync: $(cat out)"
+ok
+client d6 "$tmp/m6/repo" "from m6, after failover" apps/a.img
+
 echo "$name: $checks checks passed"
