@@ -2,12 +2,14 @@
  * ferry-mirror's configuration, DIR/mirror.json:
  *
  *   {"upstreams": ["http://origin.example:8080", "/media/usb/repo"],
- *    "targets": ["firmware.img", "apps/..."], "retain_states": 4}
+ *    "targets": ["firmware.img", "apps/..."], "retain_states": 4,
+ *    "parallel": 4}
  *
  * upstreams are tried in order (a base URL or directory holding
  * metadata/ and targets/); targets are path patterns of the targets to
  * mirror (none: all); retain_states is how many published states stay
- * for clients in the middle of a refresh.  An unknown key is refused.
+ * for clients in the middle of a refresh; parallel is how many targets
+ * are downloaded at once.  An unknown key is refused.
  */
 #include "config.h"
 
@@ -61,6 +63,7 @@ mirror_config_load(const char *dir, struct mirror_config *c,
 
 	memset(c, 0, sizeof(*c));
 	c->retain_states = 4;
+	c->parallel = 4;
 	if ((c->dir = strdup(dir)) == NULL)
 		return FERRY_ERR_NOMEM;
 	snprintf(file, sizeof(file), "%s/mirror.json", dir);
@@ -98,6 +101,14 @@ mirror_config_load(const char *dir, struct mirror_config *c,
 			else
 				c->retain_states =
 				    (unsigned)json_integer_value(v);
+		} else if (strcmp(key, "parallel") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > MIRROR_MAX_PARALLEL)
+				r = ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+				    "%s: parallel: must be an integer from 1 "
+				    "to %d", file, MIRROR_MAX_PARALLEL);
+			else
+				c->parallel = (unsigned)json_integer_value(v);
 		} else
 			r = ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s: "
 			    "unknown key \"%s\"", file, key);
@@ -132,7 +143,9 @@ mirror_config_save(const struct mirror_config *c, struct ferry_error *err)
 	if (json_object_set(doc, "upstreams", up) != 0 ||
 	    json_object_set(doc, "targets", pat) != 0 ||
 	    json_object_set_new(doc, "retain_states",
-	    json_integer(c->retain_states)) != 0)
+	    json_integer(c->retain_states)) != 0 ||
+	    json_object_set_new(doc, "parallel",
+	    json_integer(c->parallel)) != 0)
 		goto out;
 	if ((out = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
 		goto out;

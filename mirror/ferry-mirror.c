@@ -179,6 +179,7 @@ cmd_init(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.retain_states = 4;
+	c.parallel = 4;
 	if ((c.dir = strdup(MIRROR_DEFAULT_DIR)) == NULL)
 		return 1;
 	while ((ch = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {

@@ -9,6 +9,7 @@
 
 #define MIRROR_MAX_UPSTREAMS 16
 #define MIRROR_MAX_PATTERNS 64
+#define MIRROR_MAX_PARALLEL 32	/* transfers at once */
 #define MIRROR_DEFAULT_DIR "/var/lib/ferry-mirror"
 
 /*
@@ -27,6 +28,7 @@ struct mirror_config {
 	char *patterns[MIRROR_MAX_PATTERNS];	/* targets to mirror; none: all */
 	size_t npatterns;
 	unsigned retain_states;			/* 4 */
+	unsigned parallel;			/* transfers at once: 4 */
 };
 
 /* Read DIR/mirror.json; flags given on the command line come after. */

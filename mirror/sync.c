@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "lib/fetch.h"
 #include "lib/file.h"
@@ -100,14 +102,20 @@ skipped(void *arg, const char *mirror, const struct ferry_error *why)
 	    ferry_error_msg(why));
 }
 
+/*
+ * An updater for the mirror's trusted metadata: the one that refreshes
+ * (main: keeping every root version), or a worker's, which only
+ * downloads targets.
+ */
 static int
-make_updater(struct sync *s, struct ferry_error *err)
+make_updater(struct sync *s, int main, struct ferry_updater **out,
+    struct ferry_error *err)
 {
 	struct ferry_updater_config cfg;
 	char dir[PATH_MAX];
 	size_t i;
 
-	for (i = 0; i < s->c->nupstreams; i++)
+	for (i = 0; i < s->c->nupstreams && s->meta_urls[i] == NULL; i++)
 		if ((s->meta_urls[i] = join_url(s->c->upstreams[i],
 		    "metadata")) == NULL || (s->target_urls[i] =
 		    join_url(s->c->upstreams[i], "targets")) == NULL)
@@ -122,11 +130,13 @@ make_updater(struct sync *s, struct ferry_error *err)
 	/* A mirror carries whole repositories: the largest metadata too. */
 	cfg.snapshot_max_length = META_MAX;
 	cfg.targets_max_length = META_MAX;
-	cfg.on_trusted = keep_root;
-	cfg.on_trusted_arg = s;
+	if (main) {
+		cfg.on_trusted = keep_root;
+		cfg.on_trusted_arg = s;
+	}
 	cfg.durable_downloads = 0;	/* the tree's switch makes them so */
 	cfg.on_skip = skipped;
-	return ferry_updater_new(&cfg, &s->u, err);
+	return ferry_updater_new(&cfg, out, err);
 }
 
 static int
@@ -202,55 +212,173 @@ progress(struct sync *s, size_t done, size_t total, int last)
 	    tty ? "" : "\n");
 }
 
+/*
+ * Downloading the targets the tree lacks, several at once: each worker
+ * thread has an updater of its own (its own connection), and takes the
+ * next target from the list; the tree, the counters and the first error
+ * are shared under the lock.
+ */
+struct pool {
+	struct sync *s;
+	pthread_mutex_t mu;
+	size_t next, n;
+	int r;				/* the first failure, or 0 */
+	struct ferry_error err;
+};
+
+struct worker {
+	struct pool *p;
+	unsigned id;
+	struct ferry_updater *u;
+};
+
+/*
+ * DIR/partial/HASH.LENGTH.PATHDIGEST.part: by content, so a resumed
+ * download is never taken for another file's, and by path, so two
+ * targets with the same bytes are never written by two workers at once.
+ */
+static void
+partial_name(const struct sync *s, const struct ferry_target *t, char *out,
+    size_t cap)
+{
+	unsigned char d[4];
+	void *it = json_object_iter((json_t *)t->hashes);
+
+	crypto_generichash(d, sizeof(d), (const unsigned char *)t->path,
+	    strlen(t->path), NULL, 0);
+	snprintf(out, cap, "%s/partial/%.128s.%" PRIu64 ".%02x%02x%02x%02x"
+	    ".part", s->c->dir, json_string_value(json_object_iter_value(it)),
+	    t->length, d[0], d[1], d[2], d[3]);
+}
+
+/* One target: 0, or the error (recorded in the pool by the caller). */
+static int
+fetch_one(struct worker *w, size_t i, struct ferry_error *err)
+{
+	struct sync *s = w->p->s;
+	struct ferry_target t;
+	char part[PATH_MAX], partial[PATH_MAX + 256];
+	uint64_t resumed = 0;
+	json_t *e = json_array_get(s->targets, i);
+	int r, has;
+
+	memset(&t, 0, sizeof(t));
+	t.path = json_string_value(json_array_get(e, 0));
+	t.length = (uint64_t)json_integer_value(json_array_get(e, 1));
+	t.hashes = json_array_get(e, 2);
+	pthread_mutex_lock(&w->p->mu);
+	s->res->targets++;
+	has = ferry_tree_target_has(s->tree, t.path, t.hashes, t.length, err);
+	if (has == 1)
+		s->res->present++;
+	pthread_mutex_unlock(&w->p->mu);
+	if (has != 0)
+		return has < 0 ? has : 0;
+	/*
+	 * Checked as it streams in, resumed where a killed sync left it;
+	 * then linked into the tree, which makes it durable at the switch.
+	 */
+	snprintf(part, sizeof(part), "%s/partial/target.%u", s->c->dir, w->id);
+	partial_name(s, &t, partial, sizeof(partial));
+	if ((r = ferry_updater_download_resume(w->u, &t, part, partial,
+	    &resumed, err)) != 0)
+		return r;
+	pthread_mutex_lock(&w->p->mu);
+	r = ferry_tree_target_link(s->tree, t.path, t.hashes, t.length, part,
+	    err);
+	if (r == 0) {
+		s->res->fetched++;
+		s->res->fetched_bytes += t.length;
+		s->res->resumed_bytes += resumed;
+	}
+	pthread_mutex_unlock(&w->p->mu);
+	(void)unlink(part);
+	return r;
+}
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct pool *p = w->p;
+	struct ferry_error err;
+	size_t i;
+	int r;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		if (p->r != 0 || p->next == p->n) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		i = p->next++;
+		progress(p->s, i, p->n, 0);
+		pthread_mutex_unlock(&p->mu);
+		memset(&err, 0, sizeof(err));
+		if ((r = fetch_one(w, i, &err)) != 0) {
+			pthread_mutex_lock(&p->mu);
+			if (p->r == 0) {
+				p->r = r;
+				p->err = err;
+			}
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+	}
+	return NULL;
+}
+
 /* Download and store each target the tree does not hold yet. */
 static int
 fetch_targets(struct sync *s, struct ferry_error *err)
 {
-	struct ferry_target t;
-	char part[PATH_MAX], partial[PATH_MAX + 256];
-	size_t i, n = json_array_size(s->targets);
-	uint64_t resumed;
-	json_t *e;
-	void *it;
-	int r = 0, has;
+	struct worker w[MIRROR_MAX_PARALLEL];
+	pthread_t tid[MIRROR_MAX_PARALLEL];
+	struct pool p;
+	unsigned i, nw, started = 0;
+	int r = 0;
 
-	snprintf(part, sizeof(part), "%s/partial/target", s->c->dir);
-	json_array_foreach(s->targets, i, e) {
-		progress(s, i, n, 0);
-		memset(&t, 0, sizeof(t));
-		t.path = json_string_value(json_array_get(e, 0));
-		t.length = (uint64_t)json_integer_value(json_array_get(e, 1));
-		t.hashes = json_array_get(e, 2);
-		s->res->targets++;
-		if ((has = ferry_tree_target_has(s->tree, t.path, t.hashes,
-		    t.length, err)) < 0)
-			return has;
-		if (has) {
-			s->res->present++;
-			continue;
+	memset(&p, 0, sizeof(p));
+	memset(w, 0, sizeof(w));
+	p.s = s;
+	p.n = json_array_size(s->targets);
+	if ((r = pthread_mutex_init(&p.mu, NULL)) != 0)
+		return ferry_error_set(err, FERRY_ERR_IO, "a lock: %s",
+		    strerror(r));
+	nw = s->c->parallel;
+	if (nw > p.n)
+		nw = p.n > 0 ? (unsigned)p.n : 1;
+	for (i = 0; i < nw && r == 0; i++) {
+		w[i].p = &p;
+		w[i].id = i;
+		if ((r = make_updater(s, 0, &w[i].u, err)) != 0)
+			break;
+		if ((r = pthread_create(&tid[i], NULL, work, &w[i])) != 0) {
+			r = ferry_error_set(err, FERRY_ERR_IO, "a thread: %s",
+			    strerror(r));
+			break;
 		}
-		/*
-		 * Checked as it streams in, resumed where a killed sync left
-		 * it (the partial file is named by content); then linked into
-		 * the tree, which makes it durable at the switch.
-		 */
-		it = json_object_iter((json_t *)t.hashes);
-		snprintf(partial, sizeof(partial), "%s/partial/%.128s.%" PRIu64
-		    ".part", s->c->dir, json_string_value(
-		    json_object_iter_value(it)), t.length);
-		if ((r = ferry_updater_download_resume(s->u, &t, part, partial,
-		    &resumed, err)) != 0)
-			return r;
-		s->res->resumed_bytes += resumed;
-		r = ferry_tree_target_link(s->tree, t.path, t.hashes, t.length,
-		    part, err);
-		(void)unlink(part);
-		if (r != 0)
-			return r;
-		s->res->fetched++;
-		s->res->fetched_bytes += t.length;
+		started++;
 	}
-	progress(s, n, n, 1);
+	if (r != 0) {
+		/* The workers that run stop at their next target. */
+		pthread_mutex_lock(&p.mu);
+		if (p.r == 0)
+			p.r = r;
+		pthread_mutex_unlock(&p.mu);
+	}
+	for (i = 0; i < started; i++)
+		(void)pthread_join(tid[i], NULL);
+	for (i = 0; i < nw; i++)
+		ferry_updater_free(w[i].u);
+	pthread_mutex_destroy(&p.mu);
+	if (r != 0)
+		return r;
+	if (p.r != 0) {
+		*err = p.err;
+		return p.r;
+	}
+	progress(s, p.n, p.n, 1);
 	return 0;
 }
 
@@ -643,7 +771,7 @@ mirror_sync(const struct mirror_config *c, int quiet,
 	    (s.seen = json_object()) == NULL ||
 	    (s.names = json_object()) == NULL)
 		goto out;
-	if ((r = make_updater(&s, err)) != 0 ||
+	if ((r = make_updater(&s, 1, &s.u, err)) != 0 ||
 	    (r = ferry_updater_refresh(s.u, err)) != 0)
 		goto out;
 	root = ferry_updater_trusted(s.u, "root");
