@@ -512,6 +512,7 @@ ferry_updater_is_cached(const struct ferry_target *t, const char *local_path)
 struct dl {
 	struct ferry_atomic *file;
 	struct ferry_hashset *hs;
+	int werr;		/* errno of a failed write: ours, not the mirror's */
 };
 
 static int
@@ -522,7 +523,9 @@ dl_write(void *arg, const unsigned char *buf, size_t len)
 
 	if ((r = ferry_hashset_update(d->hs, buf, len)) != 0)
 		return r;
-	return ferry_atomic_write(d->file, buf, len);
+	if ((r = ferry_atomic_write(d->file, buf, len)) == FERRY_ERR_IO)
+		d->werr = errno;
+	return r;
 }
 
 /* The target's URL path: with consistent snapshots, DIR/HASH.NAME. */
@@ -598,6 +601,10 @@ ferry_updater_download(struct ferry_updater *u, const struct ferry_target *t,
 		ferry_atomic_free(d.file);	/* removes it unless committed */
 		if (r == 0)
 			return 0;
+		/* A full disk is no mirror's fault: stop here. */
+		if (d.werr != 0)
+			return ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
+			    local_path, strerror(d.werr));
 		{
 			size_t sl = strlen(summary);
 
@@ -618,6 +625,7 @@ struct rdl {
 	int fd;
 	struct ferry_hashset *hs;
 	uint64_t size;
+	int werr;		/* errno of a failed write: ours, not the mirror's */
 };
 
 static int
@@ -634,6 +642,7 @@ rdl_write(void *arg, const unsigned char *buf, size_t len)
 		if ((n = write(d->fd, buf + off, len - off)) == -1) {
 			if (errno == EINTR)
 				continue;
+			d->werr = errno;
 			return FERRY_ERR_IO;
 		}
 		off += (size_t)n;
@@ -740,6 +749,12 @@ ferry_updater_download_resume(struct ferry_updater *u,
 			else
 				r = ferry_fetch_stream_from(u->fetcher, url,
 				    d.size, t->length, rdl_write, &d, &e);
+			/* A full disk is no mirror's fault: stop here. */
+			if (d.werr != 0) {
+				r = ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
+				    partial_path, strerror(d.werr));
+				goto out;
+			}
 			if (r == 0 && d.size != t->length)
 				r = ferry_error_set(&e,
 				    FERRY_ERR_LENGTH_MISMATCH, "%llu bytes, "
