@@ -36,6 +36,8 @@ static const struct {
 	{ "init", cmd_init, "make a mirror trusting a root" },
 	{ "sync", cmd_sync, "verify the upstream and take its new state" },
 	{ "status", cmd_status, "what the mirror serves, from where" },
+	{ "export", cmd_export, "write the live state to removable media" },
+	{ "import", cmd_import, "verify an export and take its state" },
 };
 
 static int

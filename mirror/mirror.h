@@ -64,4 +64,100 @@ int cmd_init(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
+/*
+ * Removable media (export.c, import.c, medium.c; docs/mirror.md).  An
+ * export is the live state of DIR/repo as a plain tree, metadata/ (the
+ * state's files), targets/ and roots/ (DIR/roots), with its manifest
+ * MIRROR_MANIFEST beside them: every other file's path, length and
+ * SHA-256, the versions exported, when and by which mirror.  The
+ * manifest only catches a damaged medium: an import trusts what the TUF
+ * verification accepts, nothing else.
+ */
+#define MIRROR_MANIFEST "ferry-export.json"
+#define MIRROR_MANIFEST_MAX (64u << 20)
+
+struct mirror_medium_file {
+	char *path;		/* on the medium: "targets/apps/HASH.a.img" */
+	char *src;		/* export: the file it is read from; or NULL */
+	uint64_t length;
+	char sha256[65];	/* lowercase hex */
+};
+
+struct mirror_manifest {
+	char created[32];		/* YYYY-MM-DDTHH:MM:SSZ */
+	char *host, *dir;		/* the exporting mirror */
+	int64_t state;			/* its live state, exported */
+	int64_t root_version, snapshot_version, timestamp_version;
+	char timestamp_expires[32];
+	uint64_t bytes;			/* the files' lengths, added */
+	struct mirror_medium_file *files;	/* sorted by path */
+	size_t nfiles, cap;
+};
+
+/* Add a file to m (path and src are copied; sha256 is the caller's). */
+int mirror_manifest_add(struct mirror_manifest *m, const char *path,
+    const char *src, uint64_t length);
+/* Sort the files by path, as the manifest lists them. */
+void mirror_manifest_sort(struct mirror_manifest *m);
+/* The file listed under path in a sorted m, or NULL. */
+const struct mirror_medium_file *mirror_manifest_find(
+    const struct mirror_manifest *m, const char *path);
+/* The manifest's JSON text in a new string the caller frees. */
+int mirror_manifest_dump(const struct mirror_manifest *m, char **out,
+    size_t *outlen, struct ferry_error *err);
+/*
+ * Parse untrusted manifest bytes into m (which the caller frees with
+ * mirror_manifest_free() on success; on failure it is empty): every
+ * field is checked, an unknown one is refused, paths must lie under
+ * metadata/, targets/ or roots/ with no ".." or hidden component and be
+ * sorted and unique.  name is the file, for messages.
+ */
+int mirror_manifest_parse(const void *buf, size_t len, const char *name,
+    struct mirror_manifest *m, struct ferry_error *err);
+void mirror_manifest_free(struct mirror_manifest *m);
+
+/*
+ * Length and SHA-256 of what fd holds from its offset to its end, read
+ * after dropping the file's cached pages, so that on a medium written
+ * and synced the bytes come from the device.  name is for messages.
+ */
+int mirror_digest_fd(int fd, const char *name, uint64_t *len, char hex[65],
+    struct ferry_error *err);
+
+/*
+ * Check the files m lists under dir: each a regular file, reached
+ * through no symbolic link, of the listed length and SHA-256.  Each one
+ * that differs is named on standard error as label followed by its path.
+ * Returns how many differ (0: all as listed), or a negative error.
+ * quiet: no progress line.
+ */
+int mirror_medium_check(const char *dir, const char *label,
+    const struct mirror_manifest *m, int quiet, struct ferry_error *err);
+
+/*
+ * A new directory DIR/media/PREFIX.PID.XXXXXX (absolute) in out, for an
+ * export's staging or an import's extraction; those that processes now
+ * gone left behind are removed first.  The caller removes it.
+ */
+int mirror_media_tmp(const char *dir, const char *prefix, char *out,
+    size_t outlen, struct ferry_error *err);
+
+/*
+ * A progress line on standard error when it is a terminal, redrawn at
+ * most five times a second; last clears it.
+ */
+void mirror_progress(const char *what, uint64_t done, uint64_t total,
+    size_t files, size_t nfiles, int last);
+
+/*
+ * The arguments of export and import: [-d DIR] [--quiet] ARG.  Returns
+ * -1 to go on, or the exit code (0 after --help, 2 after a usage error,
+ * both with usage_text printed).
+ */
+int mirror_medium_args(int argc, char **argv, const char *usage_text,
+    const char **dir, const char **arg, int *quiet);
+
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+
 #endif
