@@ -38,6 +38,8 @@ static const struct {
 	{ "status", cmd_status, "what the mirror serves, from where" },
 	{ "export", cmd_export, "write the live state to removable media" },
 	{ "import", cmd_import, "verify an export and take its state" },
+	{ "verify", cmd_verify, "check the whole served tree, offline" },
+	{ "prune", cmd_prune, "remove old states and unreferenced targets" },
 };
 
 static int
@@ -278,15 +280,21 @@ cmd_init(int argc, char **argv)
 
 /* --- sync, status ------------------------------------------------------- */
 
-/* Parse -d DIR and --help (and --quiet, --json for sync). */
+/* sync's switches. */
+struct sync_opts {
+	int quiet, json, force;
+};
+
+/* Parse -d DIR and --help (and sync's switches when o is not NULL). */
 static int
 parse_dir(int argc, char **argv, const char *usage_text, const char **dir,
-    int *quiet, int *json)
+    struct sync_opts *o)
 {
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -300,12 +308,15 @@ parse_dir(int argc, char **argv, const char *usage_text, const char **dir,
 			break;
 		case 'q':
 		case 'j':
-			if (quiet == NULL)
+		case 'f':
+			if (o == NULL)
 				goto bad;
 			if (ch == 'q')
-				*quiet = 1;
+				o->quiet = 1;
+			else if (ch == 'j')
+				o->json = 1;
 			else
-				*json = 1;
+				o->force = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -323,14 +334,16 @@ parse_dir(int argc, char **argv, const char *usage_text, const char **dir,
 }
 
 static const char sync_usage[] =
-    "usage: ferry-mirror sync [-d DIR] [--quiet] [--json]\n"
+    "usage: ferry-mirror sync [-d DIR] [--quiet] [--json] [--force]\n"
     "\n"
     "Refresh from the upstreams as a device does (every signature,\n"
     "threshold, version, expiry, length and hash), fetch the targets the\n"
     "mirror does not hold yet, and publish the new state in one step,\n"
     "timestamp.json last: the mirror serves the old state or the new one,\n"
     "never a mixture, and a sync that fails or is killed leaves the old\n"
-    "one served.  --json prints the summary as one JSON object.\n";
+    "one served.  --json prints the summary as one JSON object.  --force\n"
+    "builds a new state even when the upstream has nothing new, fetching\n"
+    "again any target file found missing (after ferry-mirror verify).\n";
 
 int
 cmd_sync(int argc, char **argv)
@@ -338,21 +351,23 @@ cmd_sync(int argc, char **argv)
 	struct mirror_sync_result res;
 	struct mirror_config c;
 	struct ferry_error err = { 0 };
+	struct sync_opts o = { 0, 0, 0 };
 	const char *dir;
-	int quiet = 0, json = 0, rc;
+	int rc;
 
-	if ((rc = parse_dir(argc, argv, sync_usage, &dir, &quiet, &json)) >= 0)
+	if ((rc = parse_dir(argc, argv, sync_usage, &dir, &o)) >= 0)
 		return rc;
 	if (mirror_config_load(dir, &c, &err) != 0)
 		return mirror_fail(dir, &err);
+	c.force = o.force;
 	rc = 1;
-	if (mirror_sync(&c, quiet, &res, &err) != 0) {
+	if (mirror_sync(&c, o.quiet, &res, &err) != 0) {
 		mirror_fail("sync", &err);
 		fprintf(stderr, "ferry-mirror: nothing changed: the mirror "
 		    "serves what it served before\n");
 		goto out;
 	}
-	if (json)
+	if (o.json)
 		printf("{\"changed\":%s,\"state\":%" PRId64 ",\"root\":%"
 		    PRId64 ",\"snapshot\":%" PRId64 ",\"timestamp\":%" PRId64
 		    ",\"targets\":%" PRIu64 ",\"fetched\":%" PRIu64
@@ -399,7 +414,7 @@ cmd_status(int argc, char **argv)
 	ssize_t n;
 	int rc, r;
 
-	if ((rc = parse_dir(argc, argv, status_usage, &dir, NULL, NULL)) >= 0)
+	if ((rc = parse_dir(argc, argv, status_usage, &dir, NULL)) >= 0)
 		return rc;
 	if (mirror_config_load(dir, &c, &err) != 0)
 		return mirror_fail(dir, &err);

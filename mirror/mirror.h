@@ -29,6 +29,8 @@ struct mirror_config {
 	size_t npatterns;
 	unsigned retain_states;			/* 4 */
 	unsigned parallel;			/* transfers at once: 4 */
+	int force;	/* not in the file: sync builds a state even when
+			   up to date (to put back files found missing) */
 };
 
 /* Read DIR/mirror.json; flags given on the command line come after. */
@@ -44,6 +46,7 @@ struct mirror_sync_result {
 	int64_t timestamp_version, snapshot_version, root_version;
 	uint64_t targets, fetched, fetched_bytes, present;
 	uint64_t resumed_bytes;		/* of fetched_bytes, there already */
+	uint64_t pruned;		/* target files no state needs now */
 	uint64_t metadata_files;
 };
 
@@ -159,5 +162,7 @@ int mirror_medium_args(int argc, char **argv, const char *usage_text,
 
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 #endif

@@ -36,6 +36,7 @@
 #include "lib/meta.h"
 #include "lib/pathpattern.h"
 #include "lib/tree.h"
+#include "lib/treegc.h"
 #include "lib/updater.h"
 #include "mirror/mirror.h"
 
@@ -786,7 +787,7 @@ mirror_sync(const struct mirror_config *c, int quiet,
 	    "snapshot")->version;
 	res->timestamp_version = ferry_updater_trusted(s.u,
 	    "timestamp")->version;
-	if (up_to_date(&s)) {
+	if (!c->force && up_to_date(&s)) {
 		res->state = ferry_tree_live(s.tree);
 		r = 0;
 		goto out;
@@ -802,6 +803,15 @@ mirror_sync(const struct mirror_config *c, int quiet,
 	res->state = ferry_tree_live(s.tree);
 	prune_states(&s);
 	clear_partial(c, 1);
+	{
+		struct ferry_error e = { 0 };
+		uint64_t files, bytes;
+
+		if (ferry_treegc_targets(s.tree, &files, &bytes, &e) != 0)
+			fprintf(stderr, "ferry-mirror: warning: pruning "
+			    "targets: %s\n", ferry_error_msg(&e));
+		res->pruned = files;
+	}
  out:
 	for (i = 0; i < MIRROR_MAX_UPSTREAMS; i++) {
 		free(s.meta_urls[i]);

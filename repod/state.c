@@ -6,7 +6,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -17,12 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "lib/file.h"
 #include "lib/hash.h"
 #include "lib/hex.h"
 #include "lib/json.h"
+#include "lib/treegc.h"
 #include "repod/publish.h"
 
 #define SPEC_VERSION "1.0.31"
@@ -724,199 +722,9 @@ repod_prune_states(struct repod_ctx *x, unsigned *removed,
 	return r;
 }
 
-/*
- * The set of target files the states refer to, for pruning: a sorted
- * array of 16-byte BLAKE2b digests of their names under targets/, far
- * smaller than the names at a million targets.  Two names with one
- * digest could only keep a file that should go, never remove one that
- * must stay.
- */
-#define NAME_DIGEST 16
-
-struct nameset {
-	unsigned char (*d)[NAME_DIGEST];
-	size_t n, cap;
-};
-
-static void
-name_digest(const char *name, unsigned char out[NAME_DIGEST])
-{
-	crypto_generichash(out, NAME_DIGEST, (const unsigned char *)name,
-	    strlen(name), NULL, 0);
-}
-
-static int
-nameset_add(struct nameset *s, const char *name)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 4096;
-		void *d;
-
-		if (cap > SIZE_MAX / NAME_DIGEST ||
-		    (d = realloc(s->d, cap * NAME_DIGEST)) == NULL)
-			return FERRY_ERR_NOMEM;
-		s->d = d;
-		s->cap = cap;
-	}
-	name_digest(name, s->d[s->n++]);
-	return 0;
-}
-
-static int
-cmp_digest(const void *a, const void *b)
-{
-	return memcmp(a, b, NAME_DIGEST);
-}
-
-static void
-nameset_sort(struct nameset *s)
-{
-	if (s->n > 0)
-		qsort(s->d, s->n, NAME_DIGEST, cmp_digest);
-}
-
-static int
-nameset_has(const struct nameset *s, const char *name)
-{
-	unsigned char d[NAME_DIGEST];
-
-	name_digest(name, d);
-	return s->n > 0 &&
-	    bsearch(d, s->d, s->n, NAME_DIGEST, cmp_digest) != NULL;
-}
-
-/* The target files one role file refers to, added to set. */
-static int
-role_targets(struct repod_ctx *x, int64_t state, const char *name,
-    struct nameset *set, struct ferry_error *err)
-{
-	struct ferry_meta *md = NULL;
-	const char *path, *alg, *base;
-	json_t *t, *hashes, *h;
-	char file[4096];
-	int r = 0;
-
-	if ((r = load_meta(x, state, name, FERRY_META_TARGETS, &md, NULL, NULL,
-	    err)) != 0)
-		return r;
-	json_object_foreach((json_t *)md->targets, path, t) {
-		hashes = json_object_get(t, "hashes");
-		base = strrchr(path, '/');
-		json_object_foreach(hashes, alg, h) {
-			if (!json_is_string(h))
-				continue;
-			if (base == NULL)
-				snprintf(file, sizeof(file), "%s.%s",
-				    json_string_value(h), path);
-			else
-				snprintf(file, sizeof(file), "%.*s/%s.%s",
-				    (int)(base - path), path,
-				    json_string_value(h), base + 1);
-			if ((r = nameset_add(set, file)) != 0)
-				break;
-		}
-		if (r != 0)
-			break;
-	}
-	ferry_meta_free(md);
-	return r;
-}
-
-/* Every target file of every state on disk. */
-static int
-referenced_targets(struct repod_ctx *x, struct nameset *set,
-    struct ferry_error *err)
-{
-	struct ferry_meta *snap = NULL;
-	struct ferry_metafile mf;
-	int64_t *st = NULL;
-	size_t n, i;
-	const char *key;
-	char name[320];
-	json_t *seen, *v;
-	int r;
-
-	if ((seen = json_object()) == NULL)
-		return FERRY_ERR_NOMEM;
-	if ((r = ferry_tree_states(x->tree, &st, &n, err)) != 0)
-		goto out;
-	for (i = 0; i < n && r == 0; i++) {
-		if ((r = state_snapshot(x, st[i], &snap, name, sizeof(name),
-		    err)) != 0)
-			break;
-		/* A role version shared by several states is read once. */
-		json_object_foreach((json_t *)snap->meta, key, v) {
-			if (ferry_meta_metafile(snap, key, &mf) != 0)
-				continue;
-			snprintf(name, sizeof(name), "%" PRId64 ".%s",
-			    mf.version, key);
-			if (json_object_get(seen, name) != NULL)
-				continue;
-			if (json_object_set_new(seen, name, json_true()) != 0)
-				r = FERRY_ERR_NOMEM;
-			else
-				r = role_targets(x, st[i], name, set, err);
-			if (r != 0)
-				break;
-		}
-		ferry_meta_free(snap);
-		snap = NULL;
-	}
- out:
-	json_decref(seen);
-	free(st);
-	nameset_sort(set);
-	return r;
-}
-
-/* nftw(3) has no argument for its callback. */
-static struct {
-	struct nameset set;
-	size_t skip;		/* strlen("TREE/targets/") */
-	uint64_t files, bytes;
-	int failed;
-} gc;
-
-static int
-gc_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)ftw;
-	if (flag != FTW_F || strlen(path) <= gc.skip)
-		return 0;
-	if (nameset_has(&gc.set, path + gc.skip))
-		return 0;
-	if (unlink(path) != 0) {
-		gc.failed = errno;
-		return 0;
-	}
-	gc.files++;
-	gc.bytes += (uint64_t)st->st_size;
-	return 0;
-}
-
 int
 repod_prune_targets(struct repod_ctx *x, uint64_t *files, uint64_t *bytes,
     struct ferry_error *err)
 {
-	char dir[4096];
-	int r;
-
-	memset(&gc, 0, sizeof(gc));
-	if ((r = referenced_targets(x, &gc.set, err)) != 0)
-		goto out;
-	/* "/." so that a targets/ that is a symbolic link is walked. */
-	snprintf(dir, sizeof(dir), "%s/targets/.", x->c->repo);
-	gc.skip = strlen(dir) + 1;
-	if (nftw(dir, gc_entry, 16, FTW_PHYS) != 0)
-		r = ferry_error_set(err, FERRY_ERR_IO, "%s: %s", dir,
-		    strerror(errno));
-	else if (gc.failed != 0)
-		r = ferry_error_set(err, FERRY_ERR_IO, "%s: removing a file: "
-		    "%s", dir, strerror(gc.failed));
-	*files = gc.files;
-	*bytes = gc.bytes;
- out:
-	free(gc.set.d);
-	memset(&gc, 0, sizeof(gc));
-	return r;
+	return ferry_treegc_targets(x->tree, files, bytes, err);
 }

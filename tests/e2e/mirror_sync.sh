@@ -263,4 +263,65 @@ sed -n 1,2p err
 ok
 client d6 "$tmp/m6/repo" "from m6, after failover" apps/a.img
 
+echo "== verify: the whole tree offline; each problem named"
+# m1's d.img was altered above (both its names: one file).
+rc=0
+"$mirror" verify -d m1 >out 2>err || rc=$?
+[ "$rc" = 1 ] || { cat out err >&2; fail "verify m1: exit $rc"; }
+ok
+[ "$(grep -c '^problem: target apps/d.img .*does not match' out)" = 2 ] &&
+    grep -q '^2 problems$' out || { cat out >&2; fail "verify m1"; }
+ok
+rm m1/repo/targets/apps/*.d.img || fail "rm d.img"
+run "$mirror" sync -d m1 --force
+run "$mirror" verify -d m1
+grep -q '^0 problems$' out || { cat out >&2; fail "verify m1: $(cat out)"; }
+ok
+damaged=$(ls m2/repo/targets/apps/*.b.img | head -n 1)
+gone=$(ls m2/repo/targets/*.hello.txt | head -n 1)
+printf 'X' | dd of="$damaged" bs=1 seek=5 conv=notrunc 2>/dev/null ||
+	fail "damage $damaged"
+rm "$gone" || fail "rm $gone"
+rc=0
+"$mirror" verify -d m2 >out 2>err || rc=$?
+[ "$rc" = 1 ] || { cat out err >&2; fail "verify of a damaged m2: exit $rc"; }
+ok
+grep "^problem: " out
+# b.img's two names are one file: two problems.
+[ "$(grep -c '^problem: ' out)" = 3 ] &&
+    [ "$(grep -c "^problem: target apps/b.img .*does not match" out)" = 2 ] &&
+    grep -q "^problem: target hello.txt .*is missing" out ||
+	{ cat out >&2; fail "verify did not name each problem"; }
+ok
+# Repaired: the damaged file removed, and a forced sync.
+rm "$damaged" || fail "rm $damaged"
+run "$mirror" sync -d m2 --force --json
+[ "$(field fetched)" -ge 2 ] || fail "forced sync: $(cat out)"
+ok
+run "$mirror" verify -d m2
+grep -q '^0 problems$' out || { cat out >&2; fail "verify after repair"; }
+ok
+
+echo "== prune: a target removed upstream goes with the last state naming it"
+run "$sign" targets remove -C "$ws" --role apps apps/a.img
+bundle 6 apps
+run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
+    b6.tar.zst 3<pw
+run "$mirror" sync -d m1
+a=$(ls m1/repo/targets/apps/*.a.img | head -n 1)
+[ -f "$a" ] || fail "a.img went while retained states name it"
+ok
+run "$mirror" prune -d m1 --retain-states 1
+grep -q '^pruned [1-9][0-9]* states and [1-9][0-9]* target files' out ||
+	fail "prune: $(cat out)"
+ok
+[ ! -e "$a" ] || fail "prune kept $a"
+ok
+[ "$(ls m1/repo/.states | wc -l | tr -d ' ')" = 1 ] || fail "states left"
+ok
+run "$mirror" verify -d m1
+grep -q '^0 problems$' out || { cat out >&2; fail "verify after prune"; }
+ok
+client d1 "$tmp/m1/repo" "from m1 after prune" apps/c.img
+
 echo "$name: $checks checks passed"
