@@ -200,6 +200,15 @@ for f in m["files"]: print(f["path"])
 cmp -s files.list manifest.list || { diff files.list manifest.list >&2;
 	fail "the manifest does not list what the medium holds"; }
 ok
+# And it is what schemas/export.schema.json describes (where Debian's
+# python3 has jsonschema).
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+	/usr/bin/python3 "$top_srcdir/tests/e2e/schema_check.py" \
+	    "$top_srcdir/schemas" usb/ferry-export.json ||
+		fail "the manifest does not match its schema"
+	ok
+fi
 (cd usb && sha256sum targets/apps/*.a.img | cut -c1-64) >a.sha
 grep -q "$(cat a.sha)" usb/ferry-export.json || fail "no digest of a.img"
 ok

@@ -36,6 +36,7 @@ SIGNER_TYPES = {
     "ferry-sign-request": "request",
     "ferry-sign-signatures": "signatures",
     "ferry-bundle": "manifest",
+    "ferry-export": "export",
 }
 # pubkey has no _type: it is TUF's key object plus keyid.
 OTHERS = tuple(SIGNER_TYPES.values()) + ("pubkey", "repod-config")
