@@ -9,8 +9,12 @@
 # nginx, loaded by wrk) with any extra arguments in $BENCH_HTTP_ARGS,
 # then the publishing benchmark (publish.sh: ferry-repod publish of a
 # bundle adding $BENCH_PUBLISH_TARGETS targets, default 10,000, beside
-# cp -r of the same images).
-# BENCH_ONLY=meta, client, sign, http or publish runs one part.
+# cp -r of the same images), then the mirror benchmark (mirror.sh:
+# ferry-mirror sync of 1,000 targets in 1 GiB from ferry-repod on
+# loopback, beside rsync and wget, then an incremental sync) with any
+# extra arguments in $BENCH_MIRROR_ARGS ("N MiB ROUNDS"; or
+# BENCH_MIRROR_TARGETS, BENCH_MIRROR_MIB and BENCH_MIRROR_ROUNDS).
+# BENCH_ONLY=meta, client, sign, http, publish or mirror runs one part.
 # Exits non-zero if a part fails: on an actual error only, never because
 # something was slow.
 set -u
@@ -23,10 +27,10 @@ builddir=$1
 here=$(cd "$(dirname "$0")" && pwd) || exit 1
 only=${BENCH_ONLY:-}
 case $only in
-''|meta|client|sign|http|publish) ;;
+''|meta|client|sign|http|publish|mirror) ;;
 *)
-	echo "run.sh: BENCH_ONLY must be meta, client, sign, http or" \
-		"publish, not '$only'" >&2
+	echo "run.sh: BENCH_ONLY must be meta, client, sign, http," \
+		"publish or mirror, not '$only'" >&2
 	exit 2 ;;
 esac
 bench=$builddir/bench/bench_meta
@@ -105,7 +109,8 @@ echo "args:       BENCH_ARGS=${BENCH_ARGS:-(defaults)}," \
 	"BENCH_CLIENT_ARGS=${BENCH_CLIENT_ARGS:-(defaults)}," \
 	"BENCH_SIGN_ARGS=${BENCH_SIGN_ARGS:-(defaults)}," \
 	"BENCH_HTTP_ARGS=${BENCH_HTTP_ARGS:-(defaults)}," \
-	"BENCH_PUBLISH_TARGETS=${BENCH_PUBLISH_TARGETS:-10000}"
+	"BENCH_PUBLISH_TARGETS=${BENCH_PUBLISH_TARGETS:-10000}," \
+	"BENCH_MIRROR_ARGS=${BENCH_MIRROR_ARGS:-(defaults)}"
 echo
 
 # The arguments are split into words on purpose, but never globbed.
@@ -134,5 +139,11 @@ fi
 if [ -z "$only" ] || [ "$only" = publish ]; then
 	[ -n "$only" ] || echo
 	sh "$here/publish.sh" "$builddir" || exit $?
+fi
+if [ -z "$only" ] || [ "$only" = mirror ]; then
+	[ -n "$only" ] || echo
+	# shellcheck disable=SC2086
+	sh "$here/mirror.sh" "$builddir" \
+		${BENCH_MIRROR_ARGS:-} || exit $?
 fi
 exit 0
