@@ -762,6 +762,17 @@ add_extra(struct ferry_tree *t, const char *from, const char *to)
 	return 0;
 }
 
+/* Forget the last n second names queued (a target that failed). */
+static void
+drop_extras(struct ferry_tree *t, size_t n)
+{
+	while (n-- > 0 && t->nextra > 0) {
+		t->nextra--;
+		free(t->extra[t->nextra].from);
+		free(t->extra[t->nextra].to);
+	}
+}
+
 /* Copy fd into a, hashing, refusing a byte past length. */
 static int
 copy_in(struct ferry_atomic *a, struct ferry_hashset *hs, int fd,
@@ -860,11 +871,7 @@ ferry_tree_target_put(struct ferry_tree *t, const char *path,
  out:
 	if (r != 0) {
 		/* The names queued for this target go with it. */
-		while (i-- > 1 && t->nextra > 0) {
-			t->nextra--;
-			free(t->extra[t->nextra].from);
-			free(t->extra[t->nextra].to);
-		}
+		drop_extras(t, i > 0 ? (size_t)i - 1 : 0);
 	}
 	ferry_atomic_free(a);
 	ferry_hashset_free(hs);
@@ -918,11 +925,7 @@ ferry_tree_target_link(struct ferry_tree *t, const char *path,
 			goto undo;
 		}
 		/* Another file system: copied, and checked as it is. */
-		while (i-- > 1 && t->nextra > 0) {
-			t->nextra--;
-			free(t->extra[t->nextra].from);
-			free(t->extra[t->nextra].to);
-		}
+		drop_extras(t, i > 0 ? (size_t)i - 1 : 0);
 		if ((fd = open(src, O_RDONLY | O_CLOEXEC)) == -1)
 			return ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
 			    src, strerror(errno));
@@ -937,11 +940,7 @@ ferry_tree_target_link(struct ferry_tree *t, const char *path,
 	else
 		return 0;
  undo:
-	while (i-- > 1 && t->nextra > 0) {
-		t->nextra--;
-		free(t->extra[t->nextra].from);
-		free(t->extra[t->nextra].to);
-	}
+	drop_extras(t, i > 0 ? (size_t)i - 1 : 0);
 	return r;
 }
 

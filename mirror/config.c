@@ -23,6 +23,7 @@
 
 #include "lib/file.h"
 #include "lib/json.h"
+#include "lib/pathpattern.h"
 #include "mirror/mirror.h"
 
 #define CONFIG_MAX (1u << 20)
@@ -173,4 +174,17 @@ mirror_config_free(struct mirror_config *c)
 		free(c->patterns[i]);
 	free(c->dir);
 	memset(c, 0, sizeof(*c));
+}
+
+int
+mirror_config_wants(const struct mirror_config *c, const char *path)
+{
+	size_t i;
+
+	if (c->npatterns == 0)
+		return 1;
+	for (i = 0; i < c->npatterns; i++)
+		if (ferry_pathpattern_match(c->patterns[i], path) == 1)
+			return 1;
+	return 0;
 }

@@ -26,7 +26,6 @@
 
 #include "lib/file.h"
 #include "lib/meta.h"
-#include "lib/pathpattern.h"
 #include "lib/tree.h"
 #include "lib/treegc.h"
 #include "lib/updater.h"
@@ -116,19 +115,6 @@ stored_name(const char *repo, const char *path, const char *hex, char *out,
 		    (int)(base - path), path, hex, base + 1);
 }
 
-static int
-wanted(const struct mirror_config *c, const char *path)
-{
-	size_t i;
-
-	if (c->npatterns == 0)
-		return 1;
-	for (i = 0; i < c->npatterns; i++)
-		if (ferry_pathpattern_match(c->patterns[i], path) == 1)
-			return 1;
-	return 0;
-}
-
 /* ferry_updater_list's callback: each name of each target, checked. */
 static int
 verify_target(void *arg, const char *role, const struct ferry_target *t)
@@ -138,7 +124,7 @@ verify_target(void *arg, const char *role, const struct ferry_target *t)
 	const char *alg;
 	json_t *h;
 
-	if (!wanted(v->c, t->path))
+	if (!mirror_config_wants(v->c, t->path))
 		return 0;
 	v->targets++;
 	json_object_foreach((json_t *)t->hashes, alg, h) {

@@ -38,6 +38,8 @@ int mirror_config_load(const char *dir, struct mirror_config *c,
     struct ferry_error *err);
 int mirror_config_save(const struct mirror_config *c, struct ferry_error *err);
 void mirror_config_free(struct mirror_config *c);
+/* Whether target path is one the mirror holds (its patterns; none: all). */
+int mirror_config_wants(const struct mirror_config *c, const char *path);
 
 /* What a sync did, for its summary. */
 struct mirror_sync_result {

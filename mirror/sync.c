@@ -34,7 +34,6 @@
 #include "lib/file.h"
 #include "lib/hash.h"
 #include "lib/meta.h"
-#include "lib/pathpattern.h"
 #include "lib/tree.h"
 #include "lib/treegc.h"
 #include "lib/updater.h"
@@ -140,19 +139,6 @@ make_updater(struct sync *s, int main, struct ferry_updater **out,
 	return ferry_updater_new(&cfg, out, err);
 }
 
-static int
-wanted(const struct mirror_config *c, const char *path)
-{
-	size_t i;
-
-	if (c->npatterns == 0)
-		return 1;
-	for (i = 0; i < c->npatterns; i++)
-		if (ferry_pathpattern_match(c->patterns[i], path) == 1)
-			return 1;
-	return 0;
-}
-
 /* ferry_updater_list's callback: the targets to hold, each once. */
 static int
 list_one(void *arg, const char *role, const struct ferry_target *t)
@@ -162,7 +148,7 @@ list_one(void *arg, const char *role, const struct ferry_target *t)
 	int r;
 
 	(void)role;
-	if (!wanted(s->c, t->path))
+	if (!mirror_config_wants(s->c, t->path))
 		return 0;
 	if ((dump = json_dumps(t->hashes, JSON_COMPACT | JSON_SORT_KEYS)) ==
 	    NULL)
