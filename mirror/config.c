@@ -70,17 +70,22 @@ mirror_config_load(const char *dir, struct mirror_config *c,
 	snprintf(file, sizeof(file), "%s/mirror.json", dir);
 	if ((r = ferry_file_read(file, CONFIG_MAX, &buf, &len)) != 0) {
 		if (r == FERRY_ERR_IO && errno == ENOENT)
-			return ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%s: no "
+			r = ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%s: no "
 			    "such file: not a mirror (ferry-mirror init makes "
 			    "one)", file);
-		return ferry_error_set(err, r, "%s: %s", file,
-		    r == FERRY_ERR_IO ? strerror(errno) : ferry_strerror(r));
+		else
+			r = ferry_error_set(err, r, "%s: %s", file,
+			    r == FERRY_ERR_IO ? strerror(errno) :
+			    ferry_strerror(r));
+		goto out;
 	}
 	r = ferry_json_parse(buf, len, CONFIG_MAX, &doc, &e);
 	free(buf);
-	if (r != 0)
-		return ferry_error_set(err, r, "%s: %s", file,
+	if (r != 0) {
+		r = ferry_error_set(err, r, "%s: %s", file,
 		    ferry_error_msg(&e));
+		goto out;
+	}
 	if (!json_is_object(doc)) {
 		r = ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s: not a "
 		    "JSON object", file);
@@ -118,6 +123,8 @@ mirror_config_load(const char *dir, struct mirror_config *c,
 	}
  out:
 	json_decref(doc);
+	if (r != 0)
+		mirror_config_free(c);
 	return r;
 }
 

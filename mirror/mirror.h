@@ -33,7 +33,10 @@ struct mirror_config {
 			   up to date (to put back files found missing) */
 };
 
-/* Read DIR/mirror.json; flags given on the command line come after. */
+/*
+ * Read DIR/mirror.json; flags given on the command line come after.  On
+ * failure C holds nothing to free (freeing it again is harmless).
+ */
 int mirror_config_load(const char *dir, struct mirror_config *c,
     struct ferry_error *err);
 int mirror_config_save(const struct mirror_config *c, struct ferry_error *err);
