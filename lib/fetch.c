@@ -639,34 +639,49 @@ http_stale(struct ferry_fetcher *f, CURLcode cc, const struct xfer *x)
 }
 
 /*
- * Perform the request for h, on a new connection if fresh, into x and
- * within the deadline.
+ * Make f's handle ready for one request for h, on a new connection if
+ * fresh, into x and within the deadline.
+ */
+static int
+http_prepare(struct ferry_fetcher *f, CURLU *h, const char *where,
+    int64_t deadline, struct xfer *x, int fresh, struct ferry_error *err)
+{
+	CURLcode cc;
+	int64_t left;
+
+	if ((left = deadline - now_ms()) <= 0)
+		return ferry_error_set(err, FERRY_ERR_TIMEOUT,
+		    "%s: not finished within %" PRIu32 " s", where,
+		    f->opts.total_timeout);
+	x->got = 0;
+	x->discarded = 0;
+	x->range_start = -1;
+	x->too_large = x->bad_status = x->status_ok = x->cb_r = 0;
+	x->no_range = 0;
+	if ((cc = http_setopts(f, h, x, left, fresh)) != CURLE_OK) {
+		(void)curl_easy_setopt(f->curl, CURLOPT_CURLU, NULL);
+		return ferry_error_set(err, cc == CURLE_OUT_OF_MEMORY ?
+		    FERRY_ERR_NOMEM : FERRY_ERR_FETCH, "%s: libcurl: %s", where,
+		    curl_easy_strerror(cc));
+	}
+	return 0;
+}
+
+/*
+ * Perform the request for h into x within the deadline, once more on a
+ * new connection if a reused one turned out stale.
  */
 static int
 http_perform(struct ferry_fetcher *f, CURLU *h, const char *where,
     int64_t deadline, struct xfer *x, CURLcode *ccp, struct ferry_error *err)
 {
 	CURLcode cc;
-	int64_t left;
-	int fresh;
+	int fresh, r;
 
 	for (fresh = 0;; fresh = 1) {
-		if ((left = deadline - now_ms()) <= 0)
-			return ferry_error_set(err, FERRY_ERR_TIMEOUT,
-			    "%s: not finished within %" PRIu32 " s", where,
-			    f->opts.total_timeout);
-		x->got = 0;
-		x->discarded = 0;
-		x->range_start = -1;
-		x->too_large = x->bad_status = x->status_ok = x->cb_r = 0;
-		x->no_range = 0;
-		if ((cc = http_setopts(f, h, x, left, fresh)) != CURLE_OK) {
-			(void)curl_easy_setopt(f->curl, CURLOPT_CURLU, NULL);
-			return ferry_error_set(err,
-			    cc == CURLE_OUT_OF_MEMORY ? FERRY_ERR_NOMEM :
-			    FERRY_ERR_FETCH, "%s: libcurl: %s", where,
-			    curl_easy_strerror(cc));
-		}
+		if ((r = http_prepare(f, h, where, deadline, x, fresh,
+		    err)) != 0)
+			return r;
 		cc = curl_easy_perform(f->curl);
 		/* h is freed soon: libcurl must not keep pointing at it. */
 		(void)curl_easy_setopt(f->curl, CURLOPT_CURLU, NULL);
@@ -674,6 +689,64 @@ http_perform(struct ferry_fetcher *f, CURLU *h, const char *where,
 			break;
 	}
 	*ccp = cc;
+	return 0;
+}
+
+/*
+ * What a finished request came to, from how libcurl ended it (cc) and
+ * what the callbacks saw.  0 with *next set: follow the redirect to
+ * *next (the caller frees it).  0 with *next NULL: done.
+ */
+static int
+http_result(struct ferry_fetcher *f, const char *where, int64_t deadline,
+    struct xfer *x, CURLcode cc, char **next, struct ferry_error *err)
+{
+	char *loc = NULL;
+	long status = 0;
+
+	*next = NULL;
+	(void)curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (x->cb_r != 0)
+		return stopped(err, x->cb_r, where);
+	if (x->no_range)
+		return ferry_error_set(err, FERRY_ERR_FETCH, "%s: cannot resume "
+		    "from byte %" PRIu64 " (HTTP 200: no byte ranges)", where,
+		    x->offset);
+	if (x->too_large)
+		return ferry_error_set(err, FERRY_ERR_TOO_LARGE,
+		    "%s: more than %" PRIu64 " bytes", where, x->max_len);
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		return http_timeout(f, where, deadline, err);
+	if (x->offset > 0 && (cc == CURLE_RANGE_ERROR || status == 416 ||
+	    (status == 206 && x->range_start != (int64_t)x->offset)))
+		return ferry_error_set(err, FERRY_ERR_FETCH, "%s: cannot resume "
+		    "from byte %" PRIu64 " (HTTP %ld%s)", where, x->offset,
+		    status, cc == CURLE_RANGE_ERROR ? ", no byte ranges" :
+		    status == 206 ? ", another range" : "");
+	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && x->bad_status))
+		return ferry_error_set(err, cc == CURLE_OUT_OF_MEMORY ?
+		    FERRY_ERR_NOMEM : FERRY_ERR_FETCH, "%s: %s", where,
+		    f->errbuf[0] != '\0' ? f->errbuf : curl_easy_strerror(cc));
+	if (status == 301 || status == 302 || status == 303 ||
+	    status == 307 || status == 308) {
+		if (x->bad_status)
+			return ferry_error_set(err, FERRY_ERR_FETCH,
+			    "%s: HTTP %ld with more than %d bytes of body",
+			    where, status, FETCH_DISCARD_MAX);
+		/* Where FOLLOWLOCATION would have gone, resolved against url. */
+		if (curl_easy_getinfo(f->curl, CURLINFO_REDIRECT_URL, &loc) !=
+		    CURLE_OK || loc == NULL)
+			return ferry_error_set(err, FERRY_ERR_FETCH,
+			    "%s: HTTP %ld without a usable Location", where,
+			    status);
+		return (*next = strdup(loc)) == NULL ? FERRY_ERR_NOMEM : 0;
+	}
+	if (status == 403 || status == 404)
+		return ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%s: HTTP %ld",
+		    where, status);
+	if (status < 200 || status > 299)
+		return ferry_error_set(err, FERRY_ERR_FETCH, "%s: HTTP %ld",
+		    where, status);
 	return 0;
 }
 
@@ -687,80 +760,13 @@ http_once(struct ferry_fetcher *f, const char *url, const char *where,
 {
 	CURLU *h = NULL;
 	CURLcode cc = CURLE_OK;
-	char *loc = NULL;
-	long status = 0;
 	int r;
 
 	*next = NULL;
 	if ((r = http_url(f, url, where, &h, err)) != 0)
 		return r;
-	if ((r = http_perform(f, h, where, deadline, x, &cc, err)) != 0)
-		goto out;
-	(void)curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (x->cb_r != 0) {
-		r = stopped(err, x->cb_r, where);
-		goto out;
-	}
-	if (x->no_range) {
-		r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: cannot resume "
-		    "from byte %" PRIu64 " (HTTP 200: no byte ranges)", where,
-		    x->offset);
-		goto out;
-	}
-	if (x->too_large) {
-		r = ferry_error_set(err, FERRY_ERR_TOO_LARGE,
-		    "%s: more than %" PRIu64 " bytes", where, x->max_len);
-		goto out;
-	}
-	if (cc == CURLE_OPERATION_TIMEDOUT) {
-		r = http_timeout(f, where, deadline, err);
-		goto out;
-	}
-	if (x->offset > 0 && (cc == CURLE_RANGE_ERROR || status == 416 ||
-	    (status == 206 && x->range_start != (int64_t)x->offset))) {
-		r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: cannot resume "
-		    "from byte %" PRIu64 " (HTTP %ld%s)", where, x->offset,
-		    status, cc == CURLE_RANGE_ERROR ? ", no byte ranges" :
-		    status == 206 ? ", another range" : "");
-		goto out;
-	}
-	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && x->bad_status)) {
-		r = ferry_error_set(err, cc == CURLE_OUT_OF_MEMORY ?
-		    FERRY_ERR_NOMEM : FERRY_ERR_FETCH, "%s: %s", where,
-		    f->errbuf[0] != '\0' ? f->errbuf : curl_easy_strerror(cc));
-		goto out;
-	}
-	if (status == 301 || status == 302 || status == 303 ||
-	    status == 307 || status == 308) {
-		if (x->bad_status) {
-			r = ferry_error_set(err, FERRY_ERR_FETCH,
-			    "%s: HTTP %ld with more than %d bytes of body",
-			    where, status, FETCH_DISCARD_MAX);
-			goto out;
-		}
-		/* Where FOLLOWLOCATION would have gone, resolved against url. */
-		if (curl_easy_getinfo(f->curl, CURLINFO_REDIRECT_URL, &loc) !=
-		    CURLE_OK || loc == NULL) {
-			r = ferry_error_set(err, FERRY_ERR_FETCH,
-			    "%s: HTTP %ld without a usable Location", where,
-			    status);
-			goto out;
-		}
-		r = (*next = strdup(loc)) == NULL ? FERRY_ERR_NOMEM : 0;
-		goto out;
-	}
-	if (status == 403 || status == 404) {
-		r = ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%s: HTTP %ld",
-		    where, status);
-		goto out;
-	}
-	if (status < 200 || status > 299) {
-		r = ferry_error_set(err, FERRY_ERR_FETCH, "%s: HTTP %ld", where,
-		    status);
-		goto out;
-	}
-	r = 0;
- out:
+	if ((r = http_perform(f, h, where, deadline, x, &cc, err)) == 0)
+		r = http_result(f, where, deadline, x, cc, next, err);
 	curl_url_cleanup(h);
 	return r;
 }
@@ -899,6 +905,384 @@ ferry_fetch_buf(struct ferry_fetcher *f, const char *url, size_t max_len,
  out:
 	free(b.p);
 	return r;
+}
+
+/*
+ * The multi interface.  Each slot is a fetcher of its own (a libcurl easy
+ * handle, its error buffer, its byte count) that runs one fetch at a
+ * time; the requests, redirects and checks are the very ones of
+ * fetch_http(), driven by curl_multi_perform() instead of
+ * curl_easy_perform().
+ */
+struct mjob {
+	struct mjob *next;
+	char *url, *shown;	/* as given, and as details show it */
+	char *cur, *where;	/* after a redirect: where to, and the detail */
+	ferry_fetch_done_cb *done;
+	void *done_arg;
+	struct xfer x;
+	CURLU *h;		/* the request in flight's URL */
+	int64_t deadline;
+	int hops, fresh;
+	int r;
+	struct ferry_error err;
+};
+
+struct ferry_fetch_multi {
+	CURLM *cm;
+	struct ferry_fetcher *slot[FERRY_FETCH_MULTI_MAX];
+	struct mjob *run[FERRY_FETCH_MULTI_MAX];	/* NULL: free */
+	unsigned nslots, nrunning;
+	struct mjob *wait, **wait_tail;		/* queued, not started */
+	struct mjob *done, **done_tail;		/* ended, not reported */
+	int stopped;
+};
+
+static void
+mjob_free(struct mjob *j)
+{
+	if (j == NULL)
+		return;
+	curl_url_cleanup(j->h);
+	free(j->url);
+	free(j->shown);
+	free(j->cur);
+	free(j->where);
+	free(j);
+}
+
+int
+ferry_fetch_multi_new(const struct ferry_fetch_opts *opts, unsigned parallel,
+    struct ferry_fetch_multi **out)
+{
+	struct ferry_fetch_multi *m;
+	unsigned i;
+	int r;
+
+	if (out == NULL || parallel == 0 || parallel > FERRY_FETCH_MULTI_MAX)
+		return FERRY_ERR_INVALID_ARG;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return FERRY_ERR_NOMEM;
+	m->wait_tail = &m->wait;
+	m->done_tail = &m->done;
+	for (i = 0; i < parallel; i++) {
+		if ((r = ferry_fetcher_new(opts, &m->slot[i])) != 0)
+			goto fail;
+		m->nslots++;
+	}
+	/* After the fetchers: curl_global_init() has been called. */
+	r = FERRY_ERR_NOMEM;
+	if ((m->cm = curl_multi_init()) == NULL)
+		goto fail;
+	*out = m;
+	return 0;
+ fail:
+	ferry_fetch_multi_free(m);
+	return r;
+}
+
+/* Take the job on slot i off its handle and out of the multi. */
+static void
+mjob_detach(struct ferry_fetch_multi *m, unsigned i)
+{
+	if (m->run[i] == NULL)
+		return;
+	(void)curl_multi_remove_handle(m->cm, m->slot[i]->curl);
+	(void)curl_easy_setopt(m->slot[i]->curl, CURLOPT_CURLU, NULL);
+	curl_url_cleanup(m->run[i]->h);
+	m->run[i]->h = NULL;
+	m->run[i] = NULL;
+	m->nrunning--;
+}
+
+void
+ferry_fetch_multi_free(struct ferry_fetch_multi *m)
+{
+	struct mjob *j;
+	unsigned i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->nslots; i++) {
+		j = m->run[i];
+		mjob_detach(m, i);
+		mjob_free(j);
+	}
+	while ((j = m->wait) != NULL) {
+		m->wait = j->next;
+		mjob_free(j);
+	}
+	while ((j = m->done) != NULL) {
+		m->done = j->next;
+		mjob_free(j);
+	}
+	if (m->cm != NULL)
+		(void)curl_multi_cleanup(m->cm);
+	for (i = 0; i < m->nslots; i++)
+		ferry_fetcher_free(m->slot[i]);
+	free(m);
+}
+
+uint64_t
+ferry_fetch_multi_bytes(const struct ferry_fetch_multi *m)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	if (m == NULL)
+		return 0;
+	for (i = 0; i < m->nslots; i++)
+		n += m->slot[i]->bytes;
+	return n;
+}
+
+int
+ferry_fetch_multi_add(struct ferry_fetch_multi *m, const char *url,
+    uint64_t offset, uint64_t max_len, ferry_fetch_cb *cb, void *arg,
+    ferry_fetch_done_cb *done, void *done_arg)
+{
+	struct mjob *j;
+
+	if (m == NULL || url == NULL || cb == NULL || done == NULL ||
+	    offset > max_len)
+		return FERRY_ERR_INVALID_ARG;
+	if (m->stopped)
+		return FERRY_ERR_FETCH;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return FERRY_ERR_NOMEM;
+	if ((j->url = strdup(url)) == NULL ||
+	    (j->shown = url_shown(url)) == NULL) {
+		mjob_free(j);
+		return FERRY_ERR_NOMEM;
+	}
+	j->x.offset = offset;
+	j->x.max_len = max_len - offset;
+	j->x.cb = cb;
+	j->x.arg = arg;
+	j->done = done;
+	j->done_arg = done_arg;
+	*m->wait_tail = j;
+	m->wait_tail = &j->next;
+	return 0;
+}
+
+/* Job j has ended with r (its detail in j->err): to be reported. */
+static void
+mjob_end(struct ferry_fetch_multi *m, struct mjob *j, int r)
+{
+	j->r = r;
+	j->next = NULL;
+	*m->done_tail = j;
+	m->done_tail = &j->next;
+}
+
+/* Send job j's next request (its URL, or where it was sent) on slot i. */
+static void
+mjob_request(struct ferry_fetch_multi *m, unsigned i, struct mjob *j)
+{
+	struct ferry_fetcher *f = m->slot[i];
+	const char *where = j->where != NULL ? j->where : j->shown;
+	int r;
+
+	if (j->h == NULL && (r = http_url(f, j->cur != NULL ? j->cur :
+	    j->url, where, &j->h, &j->err)) != 0)
+		goto fail;
+	if ((r = http_prepare(f, j->h, where, j->deadline, &j->x, j->fresh,
+	    &j->err)) != 0)
+		goto fail;
+	if (curl_multi_add_handle(m->cm, f->curl) != CURLM_OK) {
+		(void)curl_easy_setopt(f->curl, CURLOPT_CURLU, NULL);
+		r = ferry_error_set(&j->err, FERRY_ERR_FETCH, "%s: libcurl "
+		    "cannot add the transfer", where);
+		goto fail;
+	}
+	m->run[i] = j;
+	m->nrunning++;
+	return;
+ fail:
+	curl_url_cleanup(j->h);
+	j->h = NULL;
+	mjob_end(m, j, r);
+}
+
+/* Start job j on free slot i: a local file is read here and now. */
+static void
+mjob_start(struct ferry_fetch_multi *m, unsigned i, struct mjob *j)
+{
+	struct ferry_fetcher *f = m->slot[i];
+	uint64_t max_len = j->x.offset + j->x.max_len;
+
+	j->x.f = f;
+	j->deadline = now_ms() + (int64_t)f->opts.total_timeout * 1000;
+	if (j->url[0] == '/')
+		mjob_end(m, j, fetch_file(f, j->url, j->shown, j->x.offset,
+		    max_len, j->x.cb, j->x.arg, &j->err));
+	else if (strncasecmp(j->url, "file:", 5) == 0)
+		mjob_end(m, j, fetch_file_url(f, j->url, j->shown, j->x.offset,
+		    max_len, j->x.cb, j->x.arg, &j->err));
+	else
+		mjob_request(m, i, j);
+}
+
+/* The transfer on slot i ended as cc: done, tried again, or redirected. */
+static void
+mjob_ended(struct ferry_fetch_multi *m, unsigned i, CURLcode cc)
+{
+	struct ferry_fetcher *f = m->slot[i];
+	struct mjob *j = m->run[i];
+	const char *where = j->where != NULL ? j->where : j->shown;
+	char *next = NULL;
+	int r;
+
+	(void)curl_multi_remove_handle(m->cm, f->curl);
+	(void)curl_easy_setopt(f->curl, CURLOPT_CURLU, NULL);
+	m->run[i] = NULL;
+	m->nrunning--;
+	/* Once more on a new connection, as http_perform() does. */
+	if (!j->fresh && http_stale(f, cc, &j->x)) {
+		j->fresh = 1;
+		mjob_request(m, i, j);
+		return;
+	}
+	r = http_result(f, where, j->deadline, &j->x, cc, &next, &j->err);
+	curl_url_cleanup(j->h);
+	j->h = NULL;
+	if (r != 0 || next == NULL) {
+		mjob_end(m, j, r);
+		return;
+	}
+	if (j->hops == FETCH_MAX_REDIRECTS) {
+		free(next);
+		mjob_end(m, j, ferry_error_set(&j->err, FERRY_ERR_FETCH,
+		    "%s: more than %d redirects", j->shown,
+		    FETCH_MAX_REDIRECTS));
+		return;
+	}
+	j->hops++;
+	free(j->cur);
+	j->cur = next;
+	free(j->where);
+	if ((j->where = redirected_where(j->shown, j->cur)) == NULL) {
+		mjob_end(m, j, FERRY_ERR_NOMEM);
+		return;
+	}
+	j->fresh = 0;
+	mjob_request(m, i, j);
+}
+
+/* Call the done callbacks of the jobs that ended, in the order they did. */
+static void
+mjob_report(struct ferry_fetch_multi *m)
+{
+	struct mjob *j;
+
+	while ((j = m->done) != NULL) {
+		if ((m->done = j->next) == NULL)
+			m->done_tail = &m->done;
+		j->done(j->done_arg, j->r, &j->err);
+		mjob_free(j);
+	}
+}
+
+/* End every job, running or queued, as stopped. */
+static void
+mjob_stop_all(struct ferry_fetch_multi *m)
+{
+	struct mjob *j;
+	unsigned i;
+
+	m->stopped = 1;
+	for (i = 0; i < m->nslots; i++) {
+		if ((j = m->run[i]) == NULL)
+			continue;
+		mjob_detach(m, i);
+		mjob_end(m, j, ferry_error_set(&j->err, FERRY_ERR_FETCH,
+		    "%s: stopped", j->shown));
+	}
+	while ((j = m->wait) != NULL) {
+		if ((m->wait = j->next) == NULL)
+			m->wait_tail = &m->wait;
+		mjob_end(m, j, ferry_error_set(&j->err, FERRY_ERR_FETCH,
+		    "%s: stopped", j->shown));
+	}
+}
+
+void
+ferry_fetch_multi_stop(struct ferry_fetch_multi *m)
+{
+	if (m != NULL)
+		m->stopped = 1;
+}
+
+/* The slot that runs the transfer on easy handle c, or nslots. */
+static unsigned
+mjob_slot(const struct ferry_fetch_multi *m, const CURL *c)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nslots; i++)
+		if (m->run[i] != NULL && m->slot[i]->curl == c)
+			break;
+	return i;
+}
+
+int
+ferry_fetch_multi_run(struct ferry_fetch_multi *m, struct ferry_error *err)
+{
+	struct CURLMsg *msg;
+	struct mjob *j;
+	CURLMcode mc;
+	unsigned i;
+	int left, still, r = 0;
+
+	if (m == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	for (;;) {
+		if (m->stopped) {
+			mjob_stop_all(m);
+			mjob_report(m);
+			return r;
+		}
+		/* Queued jobs onto free slots; local files end right away. */
+		for (i = 0; i < m->nslots && m->wait != NULL; i++) {
+			if (m->run[i] != NULL)
+				continue;
+			j = m->wait;
+			if ((m->wait = j->next) == NULL)
+				m->wait_tail = &m->wait;
+			j->next = NULL;
+			mjob_start(m, i, j);
+		}
+		if (m->done != NULL) {
+			mjob_report(m);
+			continue;
+		}
+		if (m->nrunning == 0) {
+			if (m->wait == NULL)
+				return 0;
+			continue;
+		}
+		if ((mc = curl_multi_perform(m->cm, &still)) != CURLM_OK) {
+			r = ferry_error_set(err, mc == CURLM_OUT_OF_MEMORY ?
+			    FERRY_ERR_NOMEM : FERRY_ERR_FETCH, "libcurl: %s",
+			    curl_multi_strerror(mc));
+			m->stopped = 1;
+			continue;
+		}
+		while ((msg = curl_multi_info_read(m->cm, &left)) != NULL)
+			if (msg->msg == CURLMSG_DONE &&
+			    (i = mjob_slot(m, msg->easy_handle)) < m->nslots)
+				mjob_ended(m, i, msg->data.result);
+		if (m->done != NULL || (m->wait != NULL &&
+		    m->nrunning < m->nslots))
+			continue;
+		if ((mc = curl_multi_poll(m->cm, NULL, 0, 1000, NULL)) !=
+		    CURLM_OK) {
+			r = ferry_error_set(err, FERRY_ERR_FETCH, "libcurl: %s",
+			    curl_multi_strerror(mc));
+			m->stopped = 1;
+		}
+	}
 }
 
 char *

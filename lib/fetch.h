@@ -97,6 +97,62 @@ int ferry_fetch_buf(struct ferry_fetcher *f, const char *url, size_t max_len,
 uint64_t ferry_fetcher_bytes(const struct ferry_fetcher *f);
 
 /*
+ * Several fetches at once over libcurl's multi interface, in the calling
+ * thread: up to `parallel` HTTP transfers in flight, sharing connections.
+ * Each fetch is ferry_fetch_stream_from() in all it checks, bounds and
+ * reports; local files are read one at a time between the transfers.
+ *
+ *	ferry_fetch_multi_add(m, url, ...);	(any number)
+ *	ferry_fetch_multi_run(m, &err);		(until every one is done)
+ *
+ * Each fetch's done callback is called exactly once, from
+ * ferry_fetch_multi_run(), with the fetch's result and its error; it may
+ * add more fetches, which the same run also completes.  A fetch that has
+ * not finished when ferry_fetch_multi_stop() is called ends with
+ * FERRY_ERR_FETCH ("stopped").  Use a multi from one thread at a time.
+ */
+struct ferry_fetch_multi;
+
+typedef void ferry_fetch_done_cb(void *arg, int r,
+    const struct ferry_error *err);
+
+/*
+ * opts as for ferry_fetcher_new(); parallel from 1 to
+ * FERRY_FETCH_MULTI_MAX.
+ */
+#define FERRY_FETCH_MULTI_MAX 64
+int ferry_fetch_multi_new(const struct ferry_fetch_opts *opts,
+    unsigned parallel, struct ferry_fetch_multi **out);
+void ferry_fetch_multi_free(struct ferry_fetch_multi *m);
+
+/*
+ * Queue a fetch of url's bytes from offset on, as
+ * ferry_fetch_stream_from().  Fails (and done is never called) only with
+ * FERRY_ERR_INVALID_ARG, FERRY_ERR_NOMEM, or FERRY_ERR_FETCH once stopped.
+ */
+int ferry_fetch_multi_add(struct ferry_fetch_multi *m, const char *url,
+    uint64_t offset, uint64_t max_len, ferry_fetch_cb *cb, void *arg,
+    ferry_fetch_done_cb *done, void *done_arg);
+
+/*
+ * Run every queued fetch to its end, calling each done callback.  Fails
+ * only when libcurl's multi interface itself fails (every fetch then
+ * ends "stopped" first).
+ */
+int ferry_fetch_multi_run(struct ferry_fetch_multi *m,
+    struct ferry_error *err);
+
+/*
+ * Make the running ferry_fetch_multi_run() end every fetch (those still
+ * queued too) and return; for a done callback that meets a failure that
+ * makes the rest pointless, such as a full disk.
+ */
+void ferry_fetch_multi_stop(struct ferry_fetch_multi *m);
+
+/* Bytes received so far over all its fetches, as ferry_fetcher_bytes(). */
+uint64_t ferry_fetch_multi_bytes(const struct ferry_fetch_multi *m);
+
+/*
  * Percent-encode s for use as one URL path segment: everything but
  * unreserved characters (A-Z a-z 0-9 - . _ ~) becomes %XX, '/' included,
  * as python-tuf quotes role names.  The caller frees the result.

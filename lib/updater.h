@@ -154,6 +154,40 @@ int ferry_updater_download_resume(struct ferry_updater *u,
     const struct ferry_target *t, const char *local_path,
     const char *partial_path, uint64_t *resumed, struct ferry_error *err);
 
+/*
+ * The same download, one fetch at a time, for a caller that runs many at
+ * once (over ferry_fetch_multi): what ferry_updater_download_resume()
+ * does is
+ *
+ *	ferry_download_new(u, t, local_path, partial_path, &d, err);
+ *	while (ferry_download_next(d, &url, &offset, &max_len))
+ *		ferry_download_fetched(d, ferry_fetch_stream_from(fetcher,
+ *		    url, offset, max_len, ferry_download_write, d, &e), &e);
+ *	ferry_download_finish(d, &resumed, err);
+ *	ferry_download_free(d);
+ *
+ * t (and the updater) must outlive d.  ferry_download_next() hands out
+ * the next fetch to make (1; *url is valid until the next call) or says
+ * there is none left (0): then ferry_download_finish() tells how it
+ * ended, and on success renames the verified file to local_path.  A
+ * download freed before it finished keeps its partial file.
+ */
+struct ferry_download;
+
+int ferry_download_new(struct ferry_updater *u, const struct ferry_target *t,
+    const char *local_path, const char *partial_path,
+    struct ferry_download **out, struct ferry_error *err);
+int ferry_download_next(struct ferry_download *d, const char **url,
+    uint64_t *offset, uint64_t *max_len);
+/* The ferry_fetch_cb for the fetches that d hands out (arg: d). */
+int ferry_download_write(void *arg, const unsigned char *buf, size_t len);
+/* The fetch that ferry_download_next() handed out ended as r (err). */
+void ferry_download_fetched(struct ferry_download *d, int r,
+    const struct ferry_error *err);
+int ferry_download_finish(struct ferry_download *d, uint64_t *resumed,
+    struct ferry_error *err);
+void ferry_download_free(struct ferry_download *d);
+
 /* The trusted metadata of role name ("root", "timestamp", ...), or NULL. */
 const struct ferry_meta *ferry_updater_trusted(const struct ferry_updater *u,
     const char *name);

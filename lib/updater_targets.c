@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -620,18 +621,32 @@ ferry_updater_download(struct ferry_updater *u, const struct ferry_target *t,
 	return ferry_error_set(err, r, "target %.200s: %s", t->path, summary);
 }
 
-/* A resumable download: the partial file, and the hash of what it holds. */
-struct rdl {
+/*
+ * A resumable download, one fetch at a time: the partial file and the
+ * hash of what it holds, and where the walk over the mirrors stands.
+ */
+struct ferry_download {
+	struct ferry_updater *u;
+	const struct ferry_target *t;
+	char *local_path, *partial_path;
+	char rel[4096], url[8192];
 	int fd;
 	struct ferry_hashset *hs;
-	uint64_t size;
+	uint64_t size;		/* bytes in the partial file */
+	uint64_t resumed;	/* bytes there at the start, and kept */
 	int werr;		/* errno of a failed write: ours, not the mirror's */
+	unsigned pass;		/* each mirror once, then once more */
+	size_t i;		/* the mirror of the fetch handed out */
+	int finished;		/* no more fetches: r says how it ended */
+	int r;
+	struct ferry_error err;	/* the failure, once finished */
+	char summary[sizeof(((struct ferry_error *)0)->msg)];
 };
 
-static int
-rdl_write(void *arg, const unsigned char *buf, size_t len)
+int
+ferry_download_write(void *arg, const unsigned char *buf, size_t len)
 {
-	struct rdl *d = arg;
+	struct ferry_download *d = arg;
 	ssize_t n;
 	size_t off = 0;
 	int r;
@@ -653,8 +668,7 @@ rdl_write(void *arg, const unsigned char *buf, size_t len)
 
 /* Start the partial file over: empty, and a fresh hash. */
 static int
-rdl_restart(struct rdl *d, const struct ferry_target *t,
-    struct ferry_error *err)
+dl_restart(struct ferry_download *d, struct ferry_error *err)
 {
 	ferry_hashset_free(d->hs);
 	d->hs = NULL;
@@ -662,42 +676,250 @@ rdl_restart(struct rdl *d, const struct ferry_target *t,
 	if (ftruncate(d->fd, 0) == -1 || lseek(d->fd, 0, SEEK_SET) == -1)
 		return ferry_error_set(err, FERRY_ERR_IO, "%s",
 		    strerror(errno));
-	return ferry_hashset_new(t->hashes, &d->hs, err);
+	return ferry_hashset_new(d->t->hashes, &d->hs, err);
 }
 
 /* Hash what the partial file holds already, at most t->length bytes. */
 static int
-rdl_open(struct rdl *d, const struct ferry_target *t, const char *partial,
-    struct ferry_error *err)
+dl_open(struct ferry_download *d, struct ferry_error *err)
 {
 	unsigned char buf[64 * 1024];
 	struct stat st;
 	ssize_t n;
 	int r;
 
-	if ((d->fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-	    O_NOCTTY, 0644)) == -1 || fstat(d->fd, &st) == -1)
-		return ferry_error_set(err, FERRY_ERR_IO, "%s: %s", partial,
-		    strerror(errno));
+	if ((d->fd = open(d->partial_path, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW | O_NOCTTY, 0644)) == -1 || fstat(d->fd, &st) == -1)
+		return ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
+		    d->partial_path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return ferry_error_set(err, FERRY_ERR_IO, "%s: not a regular "
-		    "file", partial);
-	if ((r = ferry_hashset_new(t->hashes, &d->hs, err)) != 0)
+		    "file", d->partial_path);
+	if ((r = ferry_hashset_new(d->t->hashes, &d->hs, err)) != 0)
 		return r;
-	if ((uint64_t)st.st_size > t->length)
-		return rdl_restart(d, t, err);
+	if ((uint64_t)st.st_size > d->t->length)
+		return dl_restart(d, err);
 	while ((n = read(d->fd, buf, sizeof(buf))) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
 			return ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
-			    partial, strerror(errno));
+			    d->partial_path, strerror(errno));
 		if ((r = ferry_hashset_update(d->hs, buf, (size_t)n)) != 0)
 			return r;
 		d->size += (uint64_t)n;
 	}
 	if (d->size != (uint64_t)st.st_size)	/* changed under us */
-		return rdl_restart(d, t, err);
+		return dl_restart(d, err);
+	return 0;
+}
+
+void
+ferry_download_free(struct ferry_download *d)
+{
+	if (d == NULL)
+		return;
+	if (d->fd >= 0)
+		close(d->fd);
+	ferry_hashset_free(d->hs);
+	free(d->local_path);
+	free(d->partial_path);
+	free(d);
+}
+
+int
+ferry_download_new(struct ferry_updater *u, const struct ferry_target *t,
+    const char *local_path, const char *partial_path,
+    struct ferry_download **out, struct ferry_error *err)
+{
+	struct ferry_download *d;
+	struct ferry_error e;
+	int r;
+
+	if (u == NULL || t == NULL || local_path == NULL ||
+	    partial_path == NULL || out == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if (u->cfg.ntarget_urls == 0)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+		    "no target mirror configured");
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return FERRY_ERR_NOMEM;
+	d->fd = -1;
+	d->u = u;
+	d->t = t;
+	if ((r = target_rel(u, t, d->rel, sizeof(d->rel))) != 0) {
+		r = ferry_error_set(err, r, "%.200s: path too long", t->path);
+		goto fail;
+	}
+	if ((d->local_path = strdup(local_path)) == NULL ||
+	    (d->partial_path = strdup(partial_path)) == NULL) {
+		r = FERRY_ERR_NOMEM;
+		goto fail;
+	}
+	ferry_error_clear(&e);
+	if ((r = dl_open(d, &e)) != 0) {
+		r = ferry_error_set(err, r, "target %.200s: %s", t->path,
+		    ferry_error_msg(&e));
+		goto fail;
+	}
+	d->resumed = d->size;
+	*out = d;
+	return 0;
+ fail:
+	ferry_download_free(d);
+	return r;
+}
+
+/* No more fetches: with r, and err's detail when r is not 0. */
+static void
+dl_finish(struct ferry_download *d, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	d->finished = 1;
+	d->r = r;
+	if (r != 0 && fmt != NULL) {
+		va_start(ap, fmt);
+		d->err.code = r;
+		vsnprintf(d->err.msg, sizeof(d->err.msg), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/*
+ * What the fetch from mirror d->i came to (r, e), and whether the file is
+ * complete and verifies: finished when it does, or on a failure of ours.
+ */
+static void
+dl_judge(struct ferry_download *d, int r, const struct ferry_error *e0)
+{
+	const struct ferry_updater *u = d->u;
+	const char *base = u->cfg.target_urls[d->i];
+	struct ferry_error e = *e0;
+	size_t sl;
+
+	/* A full disk is no mirror's fault: stop here. */
+	if (d->werr != 0) {
+		dl_finish(d, FERRY_ERR_IO, "%s: %s", d->partial_path,
+		    strerror(d->werr));
+		return;
+	}
+	if (r == 0 && d->size != d->t->length)
+		r = ferry_error_set(&e, FERRY_ERR_LENGTH_MISMATCH, "%llu "
+		    "bytes, expected %llu", (unsigned long long)d->size,
+		    (unsigned long long)d->t->length);
+	if (r == 0)
+		r = ferry_hashset_verify(d->hs, &e);
+	if (r == 0) {
+		dl_finish(d, 0, NULL);
+		return;
+	}
+	if (r != FERRY_ERR_NOT_FOUND && u->cfg.on_skip != NULL)
+		u->cfg.on_skip(u->cfg.on_skip_arg, base, &e);
+	sl = strlen(d->summary);
+	snprintf(d->summary + sl, sizeof(d->summary) - sl, "%s%s: %s",
+	    sl ? "; " : "", base, r == FERRY_ERR_NOT_FOUND ? "not found" :
+	    ferry_error_msg(&e));
+	/*
+	 * Bytes that did not verify, or a server that cannot resume: from
+	 * 0.  A transfer cut short, a mirror down or without the file:
+	 * kept, to go on from.
+	 */
+	if (r == FERRY_ERR_HASH_MISMATCH || r == FERRY_ERR_LENGTH_MISMATCH ||
+	    r == FERRY_ERR_TOO_LARGE || (r == FERRY_ERR_FETCH &&
+	    strstr(ferry_error_msg(&e), "cannot resume") != NULL)) {
+		if (d->size > 0)
+			d->resumed = 0;
+		ferry_error_clear(&e);
+		if (dl_restart(d, &e) != 0) {
+			dl_finish(d, FERRY_ERR_IO, "%s: %s", d->partial_path,
+			    ferry_error_msg(&e));
+			return;
+		}
+	}
+	d->r = r;
+}
+
+int
+ferry_download_next(struct ferry_download *d, const char **url,
+    uint64_t *offset, uint64_t *max_len)
+{
+	const char *base;
+	struct ferry_error none;
+	size_t len;
+
+	if (d == NULL || url == NULL || offset == NULL || max_len == NULL)
+		return 0;
+	ferry_error_clear(&none);
+	/*
+	 * Each mirror in turn, from where the file stands; bytes that do
+	 * not verify in the end, or a server that cannot resume, start it
+	 * over from 0 (so a bad partial file costs one more pass at most).
+	 */
+	while (!d->finished) {
+		if (d->i == d->u->cfg.ntarget_urls) {
+			d->i = 0;
+			if (++d->pass == 2) {
+				dl_finish(d, d->r != 0 ? d->r : FERRY_ERR_FETCH,
+				    "target %.200s: %s", d->t->path,
+				    d->summary);
+				break;
+			}
+			d->summary[0] = '\0';	/* the last pass's reasons */
+		}
+		if (d->size == d->t->length) {
+			/* All there: only the check is left. */
+			dl_judge(d, 0, &none);
+			if (!d->finished)
+				d->i++;
+			continue;
+		}
+		base = d->u->cfg.target_urls[d->i];
+		len = strlen(base);
+		snprintf(d->url, sizeof(d->url), "%s%s%s", base,
+		    len > 0 && base[len - 1] == '/' ? "" : "/", d->rel);
+		*url = d->url;
+		*offset = d->size;
+		*max_len = d->t->length;
+		return 1;
+	}
+	return 0;
+}
+
+void
+ferry_download_fetched(struct ferry_download *d, int r,
+    const struct ferry_error *err)
+{
+	struct ferry_error none;
+
+	if (d == NULL || d->finished)
+		return;
+	if (err == NULL) {
+		ferry_error_clear(&none);
+		err = &none;
+	}
+	dl_judge(d, r, err);
+	if (!d->finished)
+		d->i++;
+}
+
+int
+ferry_download_finish(struct ferry_download *d, uint64_t *resumed,
+    struct ferry_error *err)
+{
+	if (d == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if (!d->finished)
+		return ferry_error_set(err, FERRY_ERR_INTERNAL, "target "
+		    "%.200s: not finished", d->t->path);
+	if (d->r != 0)
+		return ferry_error_set(err, d->r, "%s", d->err.msg);
+	if ((d->u->cfg.durable_downloads && fsync(d->fd) == -1) ||
+	    rename(d->partial_path, d->local_path) == -1)
+		return ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
+		    d->local_path, strerror(errno));
+	if (resumed != NULL)
+		*resumed = d->resumed;
 	return 0;
 }
 
@@ -706,108 +928,24 @@ ferry_updater_download_resume(struct ferry_updater *u,
     const struct ferry_target *t, const char *local_path,
     const char *partial_path, uint64_t *resumed, struct ferry_error *err)
 {
-	char rel[4096], url[8192], summary[sizeof(err->msg)] = "";
+	struct ferry_download *d = NULL;
 	struct ferry_error e;
-	struct rdl d;
-	size_t i, len, sl;
-	int r, pass;
+	const char *url;
+	uint64_t offset, max_len;
+	int r;
 
-	if (u == NULL || t == NULL || local_path == NULL ||
-	    partial_path == NULL || resumed == NULL)
+	if (resumed == NULL)
 		return FERRY_ERR_INVALID_ARG;
-	if (u->cfg.ntarget_urls == 0)
-		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
-		    "no target mirror configured");
-	if ((r = target_rel(u, t, rel, sizeof(rel))) != 0)
-		return ferry_error_set(err, r, "%.200s: path too long", t->path);
-	memset(&d, 0, sizeof(d));
-	d.fd = -1;
-	ferry_error_clear(&e);
-	if ((r = rdl_open(&d, t, partial_path, &e)) != 0) {
-		r = ferry_error_set(err, r, "target %.200s: %s", t->path,
-		    ferry_error_msg(&e));
-		goto out;
+	if ((r = ferry_download_new(u, t, local_path, partial_path, &d,
+	    err)) != 0)
+		return r;
+	while (ferry_download_next(d, &url, &offset, &max_len)) {
+		ferry_error_clear(&e);
+		r = ferry_fetch_stream_from(u->fetcher, url, offset, max_len,
+		    ferry_download_write, d, &e);
+		ferry_download_fetched(d, r, &e);
 	}
-	*resumed = d.size;
-	/*
-	 * Each mirror in turn, from where the file stands; bytes that do
-	 * not verify in the end, or a server that cannot resume, start it
-	 * over from 0 (so a bad partial file costs one more pass at most).
-	 */
-	r = FERRY_ERR_FETCH;
-	for (pass = 0; pass < 2 && r != 0; pass++) {
-		summary[0] = '\0';	/* the last pass's reasons */
-		for (i = 0; i < u->cfg.ntarget_urls; i++) {
-			ferry_error_clear(&e);
-			len = strlen(u->cfg.target_urls[i]);
-			snprintf(url, sizeof(url), "%s%s%s",
-			    u->cfg.target_urls[i], len > 0 &&
-			    u->cfg.target_urls[i][len - 1] == '/' ? "" : "/",
-			    rel);
-			if (d.size == t->length)
-				r = 0;	/* all there: only the check is left */
-			else
-				r = ferry_fetch_stream_from(u->fetcher, url,
-				    d.size, t->length, rdl_write, &d, &e);
-			/* A full disk is no mirror's fault: stop here. */
-			if (d.werr != 0) {
-				r = ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
-				    partial_path, strerror(d.werr));
-				goto out;
-			}
-			if (r == 0 && d.size != t->length)
-				r = ferry_error_set(&e,
-				    FERRY_ERR_LENGTH_MISMATCH, "%llu bytes, "
-				    "expected %llu", (unsigned long long)d.size,
-				    (unsigned long long)t->length);
-			if (r == 0)
-				r = ferry_hashset_verify(d.hs, &e);
-			if (r == 0)
-				break;
-			if (r != FERRY_ERR_NOT_FOUND && u->cfg.on_skip != NULL)
-				u->cfg.on_skip(u->cfg.on_skip_arg,
-				    u->cfg.target_urls[i], &e);
-			sl = strlen(summary);
-			snprintf(summary + sl, sizeof(summary) - sl, "%s%s: %s",
-			    sl ? "; " : "", u->cfg.target_urls[i],
-			    r == FERRY_ERR_NOT_FOUND ? "not found" :
-			    ferry_error_msg(&e));
-			/*
-			 * Bytes that did not verify, or a server that cannot
-			 * resume: from 0.  A transfer cut short, a mirror
-			 * down or without the file: kept, to go on from.
-			 */
-			if (r == FERRY_ERR_HASH_MISMATCH ||
-			    r == FERRY_ERR_LENGTH_MISMATCH ||
-			    r == FERRY_ERR_TOO_LARGE ||
-			    (r == FERRY_ERR_FETCH && strstr(ferry_error_msg(&e),
-			    "cannot resume") != NULL)) {
-				if (d.size > 0)
-					*resumed = 0;
-				if (rdl_restart(&d, t, &e) != 0) {
-					r = ferry_error_set(err, FERRY_ERR_IO,
-					    "%s: %s", partial_path,
-					    ferry_error_msg(&e));
-					goto out;
-				}
-			}
-		}
-	}
-	if (r != 0) {
-		r = ferry_error_set(err, r, "target %.200s: %s", t->path,
-		    summary);
-		goto out;
-	}
-	if ((u->cfg.durable_downloads && fsync(d.fd) == -1) ||
-	    rename(partial_path, local_path) == -1) {
-		r = ferry_error_set(err, FERRY_ERR_IO, "%s: %s", local_path,
-		    strerror(errno));
-		goto out;
-	}
-	r = 0;
- out:
-	if (d.fd >= 0)
-		close(d.fd);
-	ferry_hashset_free(d.hs);
+	r = ferry_download_finish(d, resumed, err);
+	ferry_download_free(d);
 	return r;
 }

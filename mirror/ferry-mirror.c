@@ -373,12 +373,13 @@ cmd_sync(int argc, char **argv)
 		    ",\"targets\":%" PRIu64 ",\"fetched\":%" PRIu64
 		    ",\"fetched_bytes\":%" PRIu64 ",\"resumed_bytes\":%"
 		    PRIu64 ",\"present\":%" PRIu64
-		    ",\"metadata_files\":%" PRIu64 "}\n",
+		    ",\"metadata_files\":%" PRIu64 ",\"received_bytes\":%"
+		    PRIu64 "}\n",
 		    res.changed ? "true" : "false", res.state,
 		    res.root_version, res.snapshot_version,
 		    res.timestamp_version, res.targets, res.fetched,
 		    res.fetched_bytes, res.resumed_bytes, res.present,
-		    res.metadata_files);
+		    res.metadata_files, res.received_bytes);
 	else if (!res.changed)
 		printf("up to date: state %" PRId64 " (timestamp v%" PRId64
 		    ")\n", res.state, res.timestamp_version);

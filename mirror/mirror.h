@@ -51,6 +51,7 @@ struct mirror_sync_result {
 	int64_t timestamp_version, snapshot_version, root_version;
 	uint64_t targets, fetched, fetched_bytes, present;
 	uint64_t resumed_bytes;		/* of fetched_bytes, there already */
+	uint64_t received_bytes;	/* all that came in: HTTP and files */
 	uint64_t pruned;		/* target files no state needs now */
 	uint64_t metadata_files;
 };

@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +51,7 @@ struct sync {
 	json_t *seen;		/* "path\nhashes" already listed */
 	json_t *names;		/* metadata names of the new state */
 	struct mirror_sync_result *res;
+	struct ferry_fetch_opts fetch;	/* the updater's and the transfers' */
 	int quiet;
 };
 
@@ -103,12 +103,11 @@ skipped(void *arg, const char *mirror, const struct ferry_error *why)
 }
 
 /*
- * An updater for the mirror's trusted metadata: the one that refreshes
- * (main: keeping every root version), or a worker's, which only
- * downloads targets.
+ * The updater for the mirror's trusted metadata, which keeps every root
+ * version that verifies.
  */
 static int
-make_updater(struct sync *s, int main, struct ferry_updater **out,
+make_updater(struct sync *s, struct ferry_updater **out,
     struct ferry_error *err)
 {
 	struct ferry_updater_config cfg;
@@ -130,10 +129,9 @@ make_updater(struct sync *s, int main, struct ferry_updater **out,
 	/* A mirror carries whole repositories: the largest metadata too. */
 	cfg.snapshot_max_length = META_MAX;
 	cfg.targets_max_length = META_MAX;
-	if (main) {
-		cfg.on_trusted = keep_root;
-		cfg.on_trusted_arg = s;
-	}
+	cfg.fetch = s->fetch;
+	cfg.on_trusted = keep_root;
+	cfg.on_trusted_arg = s;
 	cfg.durable_downloads = 0;	/* the tree's switch makes them so */
 	cfg.on_skip = skipped;
 	return ferry_updater_new(&cfg, out, err);
@@ -200,29 +198,33 @@ progress(struct sync *s, size_t done, size_t total, int last)
 }
 
 /*
- * Downloading the targets the tree lacks, several at once: each worker
- * thread has an updater of its own (its own connection), and takes the
- * next target from the list; the tree, the counters and the first error
- * are shared under the lock.
+ * Downloading the targets the tree lacks, several at once over libcurl's
+ * multi interface, in this thread: each target is a ferry_download that
+ * hands out its fetches one after another (the next upstream when one
+ * fails), and at most twice `parallel` of them are open at a time, so
+ * that a transfer that ends finds the next one waiting.
  */
 struct pool {
 	struct sync *s;
-	pthread_mutex_t mu;
-	size_t next, n;
-	int r;				/* the first failure, or 0 */
+	struct ferry_fetch_multi *m;
+	size_t next, n;		/* the next target to look at, of n */
+	size_t open, max_open;	/* downloads under way */
+	int r;			/* the first failure, or 0 */
 	struct ferry_error err;
 };
 
-struct worker {
+struct job {
 	struct pool *p;
-	unsigned id;
-	struct ferry_updater *u;
+	size_t i;
+	struct ferry_target t;
+	struct ferry_download *d;
+	char part[PATH_MAX];
 };
 
 /*
  * DIR/partial/HASH.LENGTH.PATHDIGEST.part: by content, so a resumed
  * download is never taken for another file's, and by path, so two
- * targets with the same bytes are never written by two workers at once.
+ * targets with the same bytes are never written by two downloads at once.
  */
 static void
 partial_name(const struct sync *s, const struct ferry_target *t, char *out,
@@ -238,133 +240,168 @@ partial_name(const struct sync *s, const struct ferry_target *t, char *out,
 	    t->length, d[0], d[1], d[2], d[3]);
 }
 
-/* One target: 0, or the error (recorded in the pool by the caller). */
-static int
-fetch_one(struct worker *w, size_t i, struct ferry_error *err)
+/* The first failure stops the rest: it is the one reported. */
+static void
+pool_fail(struct pool *p, int r, const struct ferry_error *err)
 {
-	struct sync *s = w->p->s;
-	struct ferry_target t;
-	char part[PATH_MAX], partial[PATH_MAX + 256];
-	uint64_t resumed = 0;
-	json_t *e = json_array_get(s->targets, i);
-	int r, has;
-
-	memset(&t, 0, sizeof(t));
-	t.path = json_string_value(json_array_get(e, 0));
-	t.length = (uint64_t)json_integer_value(json_array_get(e, 1));
-	t.hashes = json_array_get(e, 2);
-	pthread_mutex_lock(&w->p->mu);
-	s->res->targets++;
-	has = ferry_tree_target_has(s->tree, t.path, t.hashes, t.length, err);
-	if (has == 1)
-		s->res->present++;
-	pthread_mutex_unlock(&w->p->mu);
-	if (has != 0)
-		return has < 0 ? has : 0;
-	/*
-	 * Checked as it streams in, resumed where a killed sync left it;
-	 * then linked into the tree, which makes it durable at the switch.
-	 */
-	snprintf(part, sizeof(part), "%s/partial/target.%u", s->c->dir, w->id);
-	partial_name(s, &t, partial, sizeof(partial));
-	if ((r = ferry_updater_download_resume(w->u, &t, part, partial,
-	    &resumed, err)) != 0)
-		return r;
-	pthread_mutex_lock(&w->p->mu);
-	r = ferry_tree_target_link(s->tree, t.path, t.hashes, t.length, part,
-	    err);
-	if (r == 0) {
-		s->res->fetched++;
-		s->res->fetched_bytes += t.length;
-		s->res->resumed_bytes += resumed;
+	if (p->r == 0) {
+		p->r = r;
+		p->err = *err;
 	}
-	pthread_mutex_unlock(&w->p->mu);
-	(void)unlink(part);
-	return r;
+	ferry_fetch_multi_stop(p->m);
 }
 
-static void *
-work(void *arg)
+static ferry_fetch_done_cb job_fetched;
+
+/* Hand j's next fetch to the multi: 1 if one is under way, 0 if j is over. */
+static int
+job_pump(struct job *j)
 {
-	struct worker *w = arg;
-	struct pool *p = w->p;
+	struct pool *p = j->p;
 	struct ferry_error err;
-	size_t i;
+	const char *url;
+	uint64_t offset, max_len;
 	int r;
 
-	for (;;) {
-		pthread_mutex_lock(&p->mu);
-		if (p->r != 0 || p->next == p->n) {
-			pthread_mutex_unlock(&p->mu);
-			break;
+	if (p->r != 0 || !ferry_download_next(j->d, &url, &offset, &max_len))
+		return 0;
+	if ((r = ferry_fetch_multi_add(p->m, url, offset, max_len,
+	    ferry_download_write, j->d, job_fetched, j)) == 0)
+		return 1;
+	ferry_error_clear(&err);
+	if (r != FERRY_ERR_NOMEM)
+		(void)ferry_error_set(&err, r, "target %.200s: the transfer "
+		    "was stopped", j->t.path);
+	pool_fail(p, r, &err);
+	return 0;
+}
+
+/* j is over: its verified file into the tree (unless the sync failed). */
+static void
+job_end(struct job *j)
+{
+	struct pool *p = j->p;
+	struct sync *s = p->s;
+	struct ferry_error err;
+	uint64_t resumed = 0;
+	int r;
+
+	ferry_error_clear(&err);
+	if (p->r == 0) {
+		/* Linked into the tree: durable at the switch. */
+		if ((r = ferry_download_finish(j->d, &resumed, &err)) == 0 &&
+		    (r = ferry_tree_target_link(s->tree, j->t.path,
+		    j->t.hashes, j->t.length, j->part, &err)) == 0) {
+			s->res->fetched++;
+			s->res->fetched_bytes += j->t.length;
+			s->res->resumed_bytes += resumed;
 		}
-		i = p->next++;
-		progress(p->s, i, p->n, 0);
-		pthread_mutex_unlock(&p->mu);
-		memset(&err, 0, sizeof(err));
-		if ((r = fetch_one(w, i, &err)) != 0) {
-			pthread_mutex_lock(&p->mu);
-			if (p->r == 0) {
-				p->r = r;
-				p->err = err;
-			}
-			pthread_mutex_unlock(&p->mu);
-			break;
-		}
+		if (r != 0)
+			pool_fail(p, r, &err);
+		(void)unlink(j->part);
 	}
-	return NULL;
+	/* A download that did not finish keeps its partial file. */
+	ferry_download_free(j->d);
+	free(j);
+	p->open--;
+}
+
+/* Start downloads for the next targets the tree lacks, up to max_open. */
+static void
+pool_feed(struct pool *p)
+{
+	struct sync *s = p->s;
+	struct ferry_error err;
+	struct job *j;
+	char partial[PATH_MAX + 256];
+	json_t *e;
+	int r, has;
+
+	while (p->r == 0 && p->open < p->max_open && p->next < p->n) {
+		progress(s, p->next, p->n, 0);
+		e = json_array_get(s->targets, p->next++);
+		if ((j = calloc(1, sizeof(*j))) == NULL) {
+			ferry_error_clear(&err);
+			pool_fail(p, FERRY_ERR_NOMEM, &err);
+			break;
+		}
+		j->p = p;
+		j->t.path = json_string_value(json_array_get(e, 0));
+		j->t.length = (uint64_t)json_integer_value(json_array_get(e, 1));
+		j->t.hashes = json_array_get(e, 2);
+		s->res->targets++;
+		ferry_error_clear(&err);
+		has = ferry_tree_target_has(s->tree, j->t.path, j->t.hashes,
+		    j->t.length, &err);
+		if (has != 0) {
+			if (has == 1)
+				s->res->present++;
+			else
+				pool_fail(p, has, &err);
+			free(j);
+			continue;
+		}
+		/*
+		 * Checked as it streams in, resumed where a killed sync
+		 * left it; then linked into the tree.
+		 */
+		snprintf(j->part, sizeof(j->part), "%s/partial/target.%zu",
+		    s->c->dir, p->next - 1);
+		partial_name(s, &j->t, partial, sizeof(partial));
+		if ((r = ferry_download_new(s->u, &j->t, j->part, partial,
+		    &j->d, &err)) != 0) {
+			pool_fail(p, r, &err);
+			free(j);
+			break;
+		}
+		p->open++;
+		if (!job_pump(j))
+			job_end(j);
+	}
+}
+
+/* A fetch of j's ended: on to its next one, or to the next target. */
+static void
+job_fetched(void *arg, int r, const struct ferry_error *err)
+{
+	struct job *j = arg;
+	struct pool *p = j->p;
+
+	if (p->r == 0)
+		ferry_download_fetched(j->d, r, err);
+	if (job_pump(j))
+		return;
+	job_end(j);
+	pool_feed(p);
 }
 
 /* Download and store each target the tree does not hold yet. */
 static int
 fetch_targets(struct sync *s, struct ferry_error *err)
 {
-	struct worker w[MIRROR_MAX_PARALLEL];
-	pthread_t tid[MIRROR_MAX_PARALLEL];
 	struct pool p;
-	unsigned i, nw, started = 0;
-	int r = 0;
+	int r;
 
 	memset(&p, 0, sizeof(p));
-	memset(w, 0, sizeof(w));
 	p.s = s;
 	p.n = json_array_size(s->targets);
-	if ((r = pthread_mutex_init(&p.mu, NULL)) != 0)
-		return ferry_error_set(err, FERRY_ERR_IO, "a lock: %s",
-		    strerror(r));
-	nw = s->c->parallel;
-	if (nw > p.n)
-		nw = p.n > 0 ? (unsigned)p.n : 1;
-	for (i = 0; i < nw && r == 0; i++) {
-		w[i].p = &p;
-		w[i].id = i;
-		if ((r = make_updater(s, 0, &w[i].u, err)) != 0)
-			break;
-		if ((r = pthread_create(&tid[i], NULL, work, &w[i])) != 0) {
-			r = ferry_error_set(err, FERRY_ERR_IO, "a thread: %s",
-			    strerror(r));
-			break;
-		}
-		started++;
-	}
-	if (r != 0) {
-		/* The workers that run stop at their next target. */
-		pthread_mutex_lock(&p.mu);
-		if (p.r == 0)
-			p.r = r;
-		pthread_mutex_unlock(&p.mu);
-	}
-	for (i = 0; i < started; i++)
-		(void)pthread_join(tid[i], NULL);
-	for (i = 0; i < nw; i++)
-		ferry_updater_free(w[i].u);
-	pthread_mutex_destroy(&p.mu);
-	if (r != 0)
-		return r;
-	if (p.r != 0) {
+	p.max_open = 2 * (size_t)s->c->parallel;
+	if ((r = ferry_fetch_multi_new(&s->fetch, s->c->parallel, &p.m)) != 0)
+		return ferry_error_set(err, r, "starting transfers: %s",
+		    ferry_strerror(r));
+	pool_feed(&p);
+	ferry_error_clear(&p.err);
+	if ((r = ferry_fetch_multi_run(p.m, err)) != 0 && p.r == 0)
+		p.r = r;
+	else if (p.r != 0)
 		*err = p.err;
+	s->res->received_bytes += ferry_fetch_multi_bytes(p.m);
+	ferry_fetch_multi_free(p.m);
+	if (p.r != 0)
 		return p.r;
-	}
+	if (p.open != 0)
+		return ferry_error_set(err, FERRY_ERR_INTERNAL, "%zu downloads "
+		    "left over", p.open);
 	progress(s, p.n, p.n, 1);
 	return 0;
 }
@@ -744,6 +781,7 @@ mirror_sync(const struct mirror_config *c, int quiet,
 	s.c = c;
 	s.res = res;
 	s.quiet = quiet;
+	ferry_fetch_opts_default(&s.fetch);
 	if (c->nupstreams == 0)
 		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s/mirror."
 		    "json: no upstreams", c->dir);
@@ -758,7 +796,7 @@ mirror_sync(const struct mirror_config *c, int quiet,
 	    (s.seen = json_object()) == NULL ||
 	    (s.names = json_object()) == NULL)
 		goto out;
-	if ((r = make_updater(&s, 1, &s.u, err)) != 0 ||
+	if ((r = make_updater(&s, &s.u, err)) != 0 ||
 	    (r = ferry_updater_refresh(s.u, err)) != 0)
 		goto out;
 	root = ferry_updater_trusted(s.u, "root");
@@ -799,6 +837,7 @@ mirror_sync(const struct mirror_config *c, int quiet,
 		res->pruned = files;
 	}
  out:
+	res->received_bytes += ferry_updater_bytes(s.u);
 	for (i = 0; i < MIRROR_MAX_UPSTREAMS; i++) {
 		free(s.meta_urls[i]);
 		free(s.target_urls[i]);

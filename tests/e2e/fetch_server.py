@@ -22,6 +22,8 @@ Paths (ok_body() below is the one definition of /ok's bytes):
   /empty          200 with an empty body
   /gzip           a gzip stream sent as Content-Encoding: gzip, unasked
   /ua             the request's User-Agent as the body
+  /together/G/N   /ok once N requests of group G are in flight at once,
+                  a 500 if they are not within 5 s (parallel transfers)
 usage: fetch_server.py
 """
 import gzip
@@ -43,6 +45,15 @@ def ok_body():
 OK = ok_body()
 BLOCK = bytes(range(256)) * (CHUNK // 256)
 GZ = gzip.compress(b"ferry " * 200, mtime=0)
+BARRIERS = {}
+BARRIERS_LOCK = threading.Lock()
+
+
+def barrier(group, n):
+    with BARRIERS_LOCK:
+        if group not in BARRIERS:
+            BARRIERS[group] = threading.Barrier(n, timeout=5)
+        return BARRIERS[group]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -148,6 +159,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 start += 1
             self.fixed(206, OK[start:], [("Content-Range", "bytes %d-%d/%d"
                                           % (start, len(OK) - 1, len(OK)))])
+        elif p.startswith("/together/"):
+            _, _, group, n = p.split("/")
+            try:
+                barrier(group, int(n)).wait()
+            except threading.BrokenBarrierError:
+                self.fixed(500, b"not together\n")
+                return
+            self.fixed(200, OK)
         elif p == "/ua":
             self.fixed(200, self.headers.get("User-Agent", "").encode())
         else:

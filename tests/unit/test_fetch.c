@@ -1073,6 +1073,234 @@ test_file_errors(void **state)
 
 /* ---- ferry_url_segment ---- */
 
+/* ---- the multi interface ---- */
+
+/* One fetch through a multi, and what its done callback saw. */
+struct mj {
+	struct ferry_fetch_multi *m;
+	struct sink k;
+	int ndone;		/* times done was called: must end as 1 */
+	int r;
+	char msg[512];
+	int stop;		/* stop the multi from the done callback */
+	const char *then;	/* a URL to add from the done callback */
+	struct mj *then_job;
+};
+
+static void
+mj_done(void *arg, int r, const struct ferry_error *err)
+{
+	struct mj *j = arg;
+
+	j->ndone++;
+	j->r = r;
+	snprintf(j->msg, sizeof(j->msg), "%s", err->msg);
+	if (j->stop)
+		ferry_fetch_multi_stop(j->m);
+	if (j->then != NULL)
+		assert_int_equal(ferry_fetch_multi_add(j->m, j->then, 0,
+		    OK_LEN, sink_cb, &j->then_job->k, mj_done, j->then_job),
+		    0);
+}
+
+static void
+mj_add(struct ferry_fetch_multi *m, struct mj *j, const char *where,
+    uint64_t offset, uint64_t max_len)
+{
+	char url[512];
+
+	if (where[0] == '/' && strncmp(where, tmpdir, strlen(tmpdir)) != 0)
+		http_url(url, sizeof(url), where);
+	else
+		snprintf(url, sizeof(url), "%s", where);
+	j->m = m;
+	assert_int_equal(ferry_fetch_multi_add(m, url, offset, max_len,
+	    sink_cb, &j->k, mj_done, j), 0);
+}
+
+static void
+mj_assert(const struct mj *j, int r, const char *has)
+{
+	if (j->ndone != 1)
+		fail_msg("done called %d times", j->ndone);
+	if (j->r != r)
+		fail_msg("%d (%s), not %d", j->r, j->msg, r);
+	if (has != NULL && strstr(j->msg, has) == NULL)
+		fail_msg("\"%s\" not in \"%s\"", has, j->msg);
+}
+
+static void
+mj_assert_ok(const struct mj *j, size_t from)
+{
+	unsigned char want[OK_LEN];
+
+	mj_assert(j, 0, NULL);
+	ok_body(want);
+	assert_int_equal(j->k.len, OK_LEN - from);
+	assert_memory_equal(j->k.buf, want + from, j->k.len);
+}
+
+static void
+test_multi_args(void **state)
+{
+	struct ferry_fetch_multi *m = NULL;
+	struct ferry_fetch_opts o;
+	struct ferry_error err;
+	struct mj j;
+
+	(void)state;
+	assert_int_equal(ferry_fetch_multi_new(NULL, 0, &m),
+	    FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_fetch_multi_new(NULL,
+	    FERRY_FETCH_MULTI_MAX + 1, &m), FERRY_ERR_INVALID_ARG);
+	ferry_fetch_opts_default(&o);
+	o.proxy = "http://127.0.0.1:1";
+	assert_int_equal(ferry_fetch_multi_new(&o, 2, &m),
+	    FERRY_ERR_INVALID_ARG);
+	assert_null(m);
+	assert_int_equal(ferry_fetch_multi_new(NULL, 2, &m), 0);
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(ferry_fetch_multi_add(m, "/x", 0, 10, sink_cb,
+	    &j.k, NULL, &j), FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_fetch_multi_add(m, "/x", 11, 10, sink_cb,
+	    &j.k, mj_done, &j), FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_fetch_multi_add(m, NULL, 0, 10, sink_cb,
+	    &j.k, mj_done, &j), FERRY_ERR_INVALID_ARG);
+	/* Nothing queued: a run ends at once. */
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_fetch_multi_run(m, &err), 0);
+	/* Queued but never run: freed without a call. */
+	assert_int_equal(ferry_fetch_multi_add(m, "/x", 0, 10, sink_cb,
+	    &j.k, mj_done, &j), 0);
+	ferry_fetch_multi_free(m);
+	assert_int_equal(j.ndone, 0);
+	ferry_fetch_multi_free(NULL);
+}
+
+/*
+ * Transfers run at once: four requests that the server answers only when
+ * all four are in flight together; beside them, everything a single fetch
+ * does, each job's done callback called once with its own result.
+ */
+static void
+test_multi_parallel(void **state)
+{
+	struct ferry_fetch_multi *m;
+	struct ferry_error err;
+	struct mj j[16];
+	char path[512], url[1024];
+	int i;
+
+	(void)state;
+	NEED_SERVER();
+	memset(j, 0, sizeof(j));
+	assert_int_equal(ferry_fetch_multi_new(NULL, 4, &m), 0);
+	for (i = 0; i < 4; i++)
+		mj_add(m, &j[i], "/together/multi4/4", 0, OK_LEN);
+	tmp_path(path, sizeof(path), "a b.txt");
+	mj_add(m, &j[4], path, 0, OK_LEN);
+	file_url(url, sizeof(url), "a b.txt");
+	mj_add(m, &j[5], url, 300, OK_LEN);
+	mj_add(m, &j[6], "/404", 0, OK_LEN);
+	mj_add(m, &j[7], "/redirect", 0, OK_LEN);
+	mj_add(m, &j[8], "/range", 400, OK_LEN);
+	mj_add(m, &j[9], "/redirect-loop", 0, OK_LEN);
+	mj_add(m, &j[10], "/big", 0, OK_LEN);
+	mj_add(m, &j[11], "/range-ignored", 400, OK_LEN);
+	mj_add(m, &j[12], "/redirect-onion", 0, OK_LEN);
+	/* A done callback adds the next fetch; the same run does it. */
+	http_url(url, sizeof(url), "/ok");
+	j[13].then = url;
+	j[13].then_job = &j[14];
+	j[14].m = m;
+	mj_add(m, &j[13], "/ok", 0, OK_LEN);
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_fetch_multi_run(m, &err), 0);
+	for (i = 0; i < 4; i++)
+		mj_assert_ok(&j[i], 0);
+	mj_assert_ok(&j[4], 0);
+	mj_assert_ok(&j[5], 300);
+	mj_assert(&j[6], FERRY_ERR_NOT_FOUND, "/404: HTTP 404");
+	assert_int_equal(j[6].k.len, 0);
+	mj_assert_ok(&j[7], 0);
+	mj_assert_ok(&j[8], 400);
+	mj_assert(&j[9], FERRY_ERR_FETCH, "more than 5 redirects");
+	mj_assert(&j[10], FERRY_ERR_TOO_LARGE, "more than 1000 bytes");
+	mj_assert(&j[11], FERRY_ERR_FETCH, "cannot resume from byte 400");
+	mj_assert(&j[12], FERRY_ERR_FETCH, "socks5h://");
+	mj_assert_ok(&j[13], 0);
+	mj_assert_ok(&j[14], 0);
+	assert_true(ferry_fetch_multi_bytes(m) > 12 * OK_LEN);
+	/* A multi runs again after a run. */
+	memset(j, 0, 2 * sizeof(j[0]));
+	mj_add(m, &j[0], "/together/again/2", 0, OK_LEN);
+	mj_add(m, &j[1], "/together/again/2", 0, OK_LEN);
+	assert_int_equal(ferry_fetch_multi_run(m, &err), 0);
+	mj_assert_ok(&j[0], 0);
+	mj_assert_ok(&j[1], 0);
+	ferry_fetch_multi_free(m);
+}
+
+/*
+ * One transfer at a time: the server's "together" test does fail then
+ * (which shows the one above can), and a connection left stale by a
+ * lying Content-Length is retried on a new one, as a single fetch is.
+ */
+static void
+test_multi_serial(void **state)
+{
+	struct ferry_fetch_multi *m;
+	struct ferry_error err;
+	struct mj j[4];
+
+	(void)state;
+	NEED_SERVER();
+	memset(j, 0, sizeof(j));
+	assert_int_equal(ferry_fetch_multi_new(NULL, 1, &m), 0);
+	mj_add(m, &j[0], "/together/serial/2", 0, OK_LEN);
+	mj_add(m, &j[1], "/together/serial/2", 0, OK_LEN);
+	mj_add(m, &j[2], "/lying-length", 0, OK_LEN);
+	mj_add(m, &j[3], "/ok", 0, OK_LEN);
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_fetch_multi_run(m, &err), 0);
+	mj_assert(&j[0], FERRY_ERR_FETCH, "HTTP 500");
+	mj_assert(&j[1], FERRY_ERR_FETCH, "HTTP 500");
+	mj_assert(&j[2], 0, NULL);
+	assert_int_equal(j[2].k.len, 10);
+	mj_assert_ok(&j[3], 0);
+	ferry_fetch_multi_free(m);
+}
+
+/* A done callback stops the run: the rest end "stopped", at once. */
+static void
+test_multi_stop(void **state)
+{
+	struct ferry_fetch_multi *m;
+	struct ferry_error err;
+	struct mj j[4];
+	char url[256];
+
+	(void)state;
+	NEED_SERVER();
+	memset(j, 0, sizeof(j));
+	assert_int_equal(ferry_fetch_multi_new(NULL, 2, &m), 0);
+	mj_add(m, &j[0], "/slow", 0, OK_LEN);
+	j[1].stop = 1;
+	mj_add(m, &j[1], "/ok", 0, OK_LEN);
+	mj_add(m, &j[2], "/slow", 0, OK_LEN);	/* queued behind */
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_fetch_multi_run(m, &err), 0);
+	mj_assert_ok(&j[1], 0);
+	mj_assert(&j[0], FERRY_ERR_FETCH, "/slow: stopped");
+	mj_assert(&j[2], FERRY_ERR_FETCH, "/slow: stopped");
+	/* Stopped for good. */
+	http_url(url, sizeof(url), "/ok");
+	assert_int_equal(ferry_fetch_multi_add(m, url, 0, OK_LEN, sink_cb,
+	    &j[3].k, mj_done, &j[3]), FERRY_ERR_FETCH);
+	ferry_fetch_multi_free(m);
+	assert_int_equal(j[3].ndone, 0);
+}
+
 static void
 test_url_segment(void **state)
 {
@@ -1126,6 +1354,10 @@ main(void)
 		cmocka_unit_test(test_file_read),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_multi_args),
+		cmocka_unit_test(test_multi_parallel),
+		cmocka_unit_test(test_multi_serial),
+		cmocka_unit_test(test_multi_stop),
 		cmocka_unit_test(test_url_segment),
 	};
 

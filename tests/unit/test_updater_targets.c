@@ -668,6 +668,107 @@ test_download_resume(void **state)
 	expect_dl(f, "e.bin", blob, len);
 }
 
+/*
+ * The download one fetch at a time (what the mirror runs many of at
+ * once): each mirror in turn from where the partial file stands, twice
+ * round at most; freed unfinished, the partial file stays.
+ */
+static void
+test_download_steps(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_updater_config cfg;
+	struct ferry_download *d = NULL;
+	struct ferry_fetcher *fe = NULL;
+	struct ferry_error err, e;
+	struct ferry_target t;
+	const char *urls[2], *url;
+	char path[1024], part[1100];
+	uint64_t off, max, resumed = 99;
+	size_t len = strlen(blob);
+	int i;
+
+	repo_add_target(f->r, "targets", "dir/file.bin", blob, len);
+	snprintf(f->mirror, sizeof(f->mirror), "%s/ferry-tmirror.XXXXXX",
+	    repo_tmpdir());
+	assert_non_null(mkdtemp(f->mirror));
+	begin(f);
+	ferry_updater_free(f->u);
+	repo_config(f->r, f->client, &cfg);
+	urls[0] = f->mirror;
+	urls[1] = f->r->tgt;
+	cfg.target_urls = urls;
+	cfg.ntarget_urls = 2;
+	f->u = repo_updater_cfg(&cfg);
+	get(f, "dir/file.bin", &t);
+	assert_int_equal(ferry_fetcher_new(NULL, &fe), 0);
+
+	put_partial(f, "s.bin", blob, len / 2);
+	snprintf(path, sizeof(path), "%s/s.bin", f->dl);
+	snprintf(part, sizeof(part), "%s.part", path);
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_download_new(f->u, &t, path, part, &d, &err),
+	    0);
+	assert_int_equal(ferry_download_next(d, &url, &off, &max), 1);
+	assert_true(strncmp(url, f->mirror, strlen(f->mirror)) == 0);
+	assert_int_equal(off, len / 2);
+	assert_int_equal(max, len);
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_download_finish(d, &resumed, &err),
+	    FERRY_ERR_INTERNAL);
+	/* Cut off: the next mirror, from the same byte. */
+	ferry_error_clear(&e);
+	ferry_download_fetched(d, ferry_error_set(&e, FERRY_ERR_FETCH,
+	    "cut off"), &e);
+	assert_int_equal(ferry_download_next(d, &url, &off, &max), 1);
+	assert_true(strncmp(url, f->r->tgt, strlen(f->r->tgt)) == 0);
+	assert_int_equal(off, len / 2);
+	ferry_error_clear(&e);
+	ferry_download_fetched(d, ferry_fetch_stream_from(fe, url, off, max,
+	    ferry_download_write, d, &e), &e);
+	assert_int_equal(ferry_download_next(d, &url, &off, &max), 0);
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_download_finish(d, &resumed, &err), 0);
+	assert_int_equal(resumed, len / 2);
+	ferry_download_free(d);
+	expect_dl(f, "s.bin", blob, len);
+
+	/* Every mirror fails, twice round: the error names both. */
+	snprintf(path, sizeof(path), "%s/f.bin", f->dl);
+	snprintf(part, sizeof(part), "%s.part", path);
+	assert_int_equal(ferry_download_new(f->u, &t, path, part, &d, &err),
+	    0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(ferry_download_next(d, &url, &off, &max), 1);
+		ferry_error_clear(&e);
+		ferry_download_fetched(d, ferry_error_set(&e, FERRY_ERR_FETCH,
+		    "down %d", i), &e);
+	}
+	assert_int_equal(ferry_download_next(d, &url, &off, &max), 0);
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_download_finish(d, &resumed, &err),
+	    FERRY_ERR_FETCH);
+	if (strstr(err.msg, "down 2") == NULL ||
+	    strstr(err.msg, "down 3") == NULL ||
+	    strstr(err.msg, f->mirror) == NULL)
+		fail_msg("not both mirrors' reasons: %s", err.msg);
+	ferry_download_free(d);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* Freed before it finished: the partial file stays. */
+	put_partial(f, "k.bin", blob, 3);
+	snprintf(path, sizeof(path), "%s/k.bin", f->dl);
+	snprintf(part, sizeof(part), "%s.part", path);
+	assert_int_equal(ferry_download_new(f->u, &t, path, part, &d, &err),
+	    0);
+	assert_int_equal(ferry_download_next(d, &url, &off, &max), 1);
+	assert_int_equal(off, 3);
+	ferry_download_free(d);
+	assert_int_equal(access(part, F_OK), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	ferry_fetcher_free(fe);
+}
+
 static void
 test_download_empty(void **state)
 {
@@ -898,6 +999,7 @@ main(void)
 		T(test_list_outside_paths),
 		T(test_download_consistent),
 		T(test_download_plain),
+		T(test_download_steps),
 		T(test_download_empty),
 		T(test_download_resume),
 		T(test_download_bad_byte),
