@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -935,7 +936,7 @@ struct ferry_fetch_multi {
 	unsigned nslots, nrunning;
 	struct mjob *wait, **wait_tail;		/* queued, not started */
 	struct mjob *done, **done_tail;		/* ended, not reported */
-	int stopped;
+	atomic_int stopped;			/* set from any thread */
 };
 
 static void
@@ -1046,7 +1047,7 @@ ferry_fetch_multi_add(struct ferry_fetch_multi *m, const char *url,
 	if (m == NULL || url == NULL || cb == NULL || done == NULL ||
 	    offset > max_len)
 		return FERRY_ERR_INVALID_ARG;
-	if (m->stopped)
+	if (atomic_load(&m->stopped))
 		return FERRY_ERR_FETCH;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return FERRY_ERR_NOMEM;
@@ -1191,7 +1192,7 @@ mjob_stop_all(struct ferry_fetch_multi *m)
 	struct mjob *j;
 	unsigned i;
 
-	m->stopped = 1;
+	atomic_store(&m->stopped, 1);
 	for (i = 0; i < m->nslots; i++) {
 		if ((j = m->run[i]) == NULL)
 			continue;
@@ -1210,8 +1211,11 @@ mjob_stop_all(struct ferry_fetch_multi *m)
 void
 ferry_fetch_multi_stop(struct ferry_fetch_multi *m)
 {
-	if (m != NULL)
-		m->stopped = 1;
+	if (m == NULL)
+		return;
+	atomic_store(&m->stopped, 1);
+	/* A run waiting in curl_multi_poll() sees it at once. */
+	(void)curl_multi_wakeup(m->cm);
 }
 
 /* The slot that runs the transfer on easy handle c, or nslots. */
@@ -1238,7 +1242,7 @@ ferry_fetch_multi_run(struct ferry_fetch_multi *m, struct ferry_error *err)
 	if (m == NULL)
 		return FERRY_ERR_INVALID_ARG;
 	for (;;) {
-		if (m->stopped) {
+		if (atomic_load(&m->stopped)) {
 			mjob_stop_all(m);
 			mjob_report(m);
 			return r;
@@ -1266,7 +1270,7 @@ ferry_fetch_multi_run(struct ferry_fetch_multi *m, struct ferry_error *err)
 			r = ferry_error_set(err, mc == CURLM_OUT_OF_MEMORY ?
 			    FERRY_ERR_NOMEM : FERRY_ERR_FETCH, "libcurl: %s",
 			    curl_multi_strerror(mc));
-			m->stopped = 1;
+			atomic_store(&m->stopped, 1);
 			continue;
 		}
 		while ((msg = curl_multi_info_read(m->cm, &left)) != NULL)
@@ -1280,7 +1284,7 @@ ferry_fetch_multi_run(struct ferry_fetch_multi *m, struct ferry_error *err)
 		    CURLM_OK) {
 			r = ferry_error_set(err, FERRY_ERR_FETCH, "libcurl: %s",
 			    curl_multi_strerror(mc));
-			m->stopped = 1;
+			atomic_store(&m->stopped, 1);
 		}
 	}
 }

@@ -109,7 +109,8 @@ uint64_t ferry_fetcher_bytes(const struct ferry_fetcher *f);
  * ferry_fetch_multi_run(), with the fetch's result and its error; it may
  * add more fetches, which the same run also completes.  A fetch that has
  * not finished when ferry_fetch_multi_stop() is called ends with
- * FERRY_ERR_FETCH ("stopped").  Use a multi from one thread at a time.
+ * FERRY_ERR_FETCH ("stopped").  Use a multi from one thread at a time,
+ * except for ferry_fetch_multi_stop(), which any thread may call.
  */
 struct ferry_fetch_multi;
 
@@ -144,8 +145,9 @@ int ferry_fetch_multi_run(struct ferry_fetch_multi *m,
 
 /*
  * Make the running ferry_fetch_multi_run() end every fetch (those still
- * queued too) and return; for a done callback that meets a failure that
- * makes the rest pointless, such as a full disk.
+ * queued too) and return, at once even when it waits for the network;
+ * for a failure that makes the rest pointless, such as a full disk.
+ * From any thread; the multi stays stopped.
  */
 void ferry_fetch_multi_stop(struct ferry_fetch_multi *m);
 

@@ -276,8 +276,8 @@ static void
 progress(struct export *x, size_t i, int last)
 {
 	if (!x->quiet)
-		mirror_progress("writing", x->done, x->m.bytes, i,
-		    x->m.nfiles, last);
+		mirror_progress("writing", x->done, x->m.bytes, x->done,
+		    i, x->m.nfiles, last);
 }
 
 static int
@@ -813,8 +813,8 @@ verify_bundle(struct export *x, const char *text, size_t tlen,
 	while (r == 0 && (lr = archive_read_next_header(a, &e)) ==
 	    ARCHIVE_OK) {
 		if (!x->quiet)
-			mirror_progress("reading back", x->done, x->m.bytes, n,
-			    x->m.nfiles, 0);
+			mirror_progress("reading back", x->done, x->m.bytes,
+			    x->done, n, x->m.nfiles, 0);
 		if (archive_entry_filetype(e) == AE_IFDIR)
 			continue;
 		if ((r = read_entry(a, archive_entry_pathname(e), &len, hex,
@@ -824,7 +824,7 @@ verify_bundle(struct export *x, const char *text, size_t tlen,
 		n++;
 	}
 	if (!x->quiet)
-		mirror_progress(NULL, 0, 0, 0, 0, 1);
+		mirror_progress(NULL, 0, 0, 0, 0, 0, 1);
 	if (r == 0 && lr != ARCHIVE_EOF)
 		r = ferry_error_set(err, FERRY_ERR_IO, "%s: %s", x->dest,
 		    archive_error_string(a));

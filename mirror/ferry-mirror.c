@@ -341,9 +341,11 @@ static const char sync_usage[] =
     "mirror does not hold yet, and publish the new state in one step,\n"
     "timestamp.json last: the mirror serves the old state or the new one,\n"
     "never a mixture, and a sync that fails or is killed leaves the old\n"
-    "one served.  --json prints the summary as one JSON object.  --force\n"
-    "builds a new state even when the upstream has nothing new, fetching\n"
-    "again any target file found missing (after ferry-mirror verify).\n";
+    "one served.  Progress goes to standard error (a bar on a terminal,\n"
+    "a line every 10 s otherwise); --quiet drops it.  --json prints the\n"
+    "summary as one JSON object.  --force builds a new state even when\n"
+    "the upstream has nothing new, fetching again any target file found\n"
+    "missing (after ferry-mirror verify).\n";
 
 int
 cmd_sync(int argc, char **argv)

@@ -37,6 +37,8 @@
 #include "lib/meta.h"
 #include "mirror/mirror.h"
 
+#define PROGRESS_BAR 20	/* characters of the bar */
+
 #define DIGEST_CHUNK (256u * 1024)
 #define MEDIUM_PATH_MAX 1024	/* bytes in a path on the medium */
 #define CHECK_SHOWN 20		/* problems named one by one */
@@ -499,8 +501,8 @@ mirror_medium_check(const char *dir, const char *label,
 		    strerror(errno));
 	for (i = 0; i < m->nfiles; i++) {
 		if (!quiet)
-			mirror_progress("checking", done, m->bytes, i,
-			    m->nfiles, 0);
+			mirror_progress("checking", done, m->bytes, done,
+			    i, m->nfiles, 0);
 		if ((r = check_one(dirfd, label, &m->files[i], bad,
 		    err)) < 0) {
 			bad = r;
@@ -510,7 +512,7 @@ mirror_medium_check(const char *dir, const char *label,
 		done += m->files[i].length;
 	}
 	if (!quiet)
-		mirror_progress(NULL, 0, 0, 0, 0, 1);
+		mirror_progress(NULL, 0, 0, 0, 0, 0, 1);
 	if (bad > CHECK_SHOWN)
 		mirror_failf("%s: and %d more files differ", label,
 		    bad - CHECK_SHOWN);
@@ -571,31 +573,75 @@ mirror_media_tmp(const char *dir, const char *prefix, char *out,
 	return 0;
 }
 
+/* Milliseconds from a to b. */
+static int64_t
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (int64_t)(b->tv_sec - a->tv_sec) * 1000 +
+	    (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
 void
 mirror_progress(const char *what, uint64_t done, uint64_t total,
-    size_t files, size_t nfiles, int last)
+    uint64_t moved, size_t files, size_t nfiles, int last)
 {
-	static struct timespec prev;
-	static int drawn;
+	static struct timespec start, prev;
+	static const char *cur;
+	static int tty, drawn;
 	struct timespec now;
+	char bar[PROGRESS_BAR + 1], eta[32];
+	double secs, rate, left;
+	size_t n;
 
-	if (!isatty(STDERR_FILENO))
-		return;
 	if (last) {
-		if (drawn)
+		if (drawn && tty)
 			fputs("\r\033[K", stderr);
 		drawn = 0;
+		cur = NULL;
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (drawn && (now.tv_sec - prev.tv_sec) * 1000 +
-	    (now.tv_nsec - prev.tv_nsec) / 1000000 < 200)
+	if (cur == NULL || strcmp(cur, what) != 0) {
+		/* A new piece of work: its own clock and rate. */
+		cur = what;
+		start = prev = now;
+		tty = isatty(STDERR_FILENO);
+		drawn = 0;
+	}
+	/* A terminal's line five times a second; a log's every 10 s. */
+	if (tty ? drawn && ms_between(&prev, &now) < 200 :
+	    ms_between(&prev, &now) < 10000)
 		return;
 	prev = now;
 	drawn = 1;
-	fprintf(stderr, "\r\033[K%s: %zu/%zu files, %.1f/%.1f MiB", what,
-	    files, nfiles, (double)done / (1024 * 1024),
-	    (double)total / (1024 * 1024));
+	if (done > total)
+		done = total;
+	secs = (double)ms_between(&start, &now) / 1000;
+	rate = secs >= 0.5 ? (double)moved / secs : 0;
+	left = rate > 0 ? (double)(total - done) / rate : -1;
+	if (left < 0 || left > 359999)
+		snprintf(eta, sizeof(eta), "--:--");
+	else if (left >= 3600)
+		snprintf(eta, sizeof(eta), "%d:%02d:%02d", (int)left / 3600,
+		    (int)left / 60 % 60, (int)left % 60);
+	else
+		snprintf(eta, sizeof(eta), "%d:%02d", (int)left / 60,
+		    (int)left % 60);
+	n = total > 0 ? (size_t)((double)done / (double)total *
+	    PROGRESS_BAR) : PROGRESS_BAR;
+	memset(bar, '#', n);
+	memset(bar + n, '-', PROGRESS_BAR - n);
+	bar[PROGRESS_BAR] = '\0';
+	if (tty)
+		fprintf(stderr, "\r\033[K%s [%s] %zu/%zu files, %.1f/%.1f "
+		    "MiB, %.1f MiB/s, ETA %s", what, bar, files, nfiles,
+		    (double)done / (1024 * 1024), (double)total / (1024 * 1024),
+		    rate / (1024 * 1024), eta);
+	else
+		fprintf(stderr, "ferry-mirror: %s: %zu/%zu files, %.1f/%.1f "
+		    "MiB, %.1f MiB/s, ETA %s\n", what, files, nfiles,
+		    (double)done / (1024 * 1024), (double)total / (1024 * 1024),
+		    rate / (1024 * 1024), eta);
 }
 
 int

@@ -152,11 +152,15 @@ int mirror_media_tmp(const char *dir, const char *prefix, char *out,
     size_t outlen, struct ferry_error *err);
 
 /*
- * A progress line on standard error when it is a terminal, redrawn at
- * most five times a second; last clears it.
+ * Progress of what (a literal: a new one starts a new clock): done of
+ * total bytes, files of nfiles, and the rate of moved bytes, those that
+ * really moved (a sync's targets already held count as done, not as
+ * moved).  On a terminal a line with a bar, the rate and the time left,
+ * redrawn at most five times a second (last clears it); otherwise a
+ * plain line every 10 seconds, for logs.
  */
 void mirror_progress(const char *what, uint64_t done, uint64_t total,
-    size_t files, size_t nfiles, int last);
+    uint64_t moved, size_t files, size_t nfiles, int last);
 
 /*
  * The arguments of export and import: [-d DIR] [--quiet] ARG.  Returns

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,59 +164,41 @@ list_one(void *arg, const char *role, const struct ferry_target *t)
 }
 
 /*
- * Progress: on a terminal a line redrawn in place; otherwise a plain
- * line every 10 seconds, for logs.
- */
-static void
-progress(struct sync *s, size_t done, size_t total, int last)
-{
-	static struct timespec prev, start;
-	struct timespec now;
-	int tty = isatty(STDERR_FILENO);
-	double secs, mib;
-
-	if (s->quiet)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (start.tv_sec == 0)
-		start = prev = now;
-	if (!last && (now.tv_sec - prev.tv_sec) * 1000 +
-	    (now.tv_nsec - prev.tv_nsec) / 1000000 < (tty ? 200 : 10000))
-		return;
-	prev = now;
-	if (last) {
-		if (tty)
-			fputs("\r\033[K", stderr);
-		return;
-	}
-	secs = (double)(now.tv_sec - start.tv_sec) +
-	    (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-	mib = (double)s->res->fetched_bytes / (1024 * 1024);
-	fprintf(stderr, "%sferry-mirror: targets %zu/%zu checked, %" PRIu64
-	    " fetched (%.1f MiB, %.1f MiB/s)%s", tty ? "\r\033[K" : "", done,
-	    total, s->res->fetched, mib, secs > 0 ? mib / secs : 0.0,
-	    tty ? "" : "\n");
-}
-
-/*
  * Downloading the targets the tree lacks, several at once over libcurl's
- * multi interface, in this thread: each target is a ferry_download that
- * hands out its fetches one after another (the next upstream when one
- * fails), and at most twice `parallel` of them are open at a time, so
- * that a transfer that ends finds the next one waiting.
+ * multi interface.  Each target is a ferry_download that hands out its
+ * fetches one after another (the next upstream when one fails).  The
+ * `parallel` transfers are shared out among as many runner threads as
+ * there are processors (at most `parallel`), each with a multi of its
+ * own: checking every byte against two hashes costs more processor time
+ * than receiving it, and one thread would make that the limit.  A runner
+ * keeps twice its transfers' worth of downloads open, so that a transfer
+ * that ends finds the next one waiting.  The list, the tree, the counters
+ * and the first failure are shared under the pool's lock.
  */
+struct pool;
+
+struct runner {
+	struct pool *p;
+	struct ferry_fetch_multi *m;
+	pthread_t tid;
+	size_t open, max_open;	/* downloads under way, and the most */
+};
+
 struct pool {
 	struct sync *s;
-	struct ferry_fetch_multi *m;
+	pthread_mutex_t mu;
+	struct runner run[MIRROR_MAX_PARALLEL];
+	unsigned nrun;
 	size_t next, n;		/* the next target to look at, of n */
-	size_t open, max_open;	/* downloads under way */
+	uint64_t total;		/* bytes of every target listed */
+	uint64_t held;		/* of those, already in the tree */
+	uint64_t streamed;	/* bytes written to partial files */
 	int r;			/* the first failure, or 0 */
 	struct ferry_error err;
 };
 
 struct job {
-	struct pool *p;
-	size_t i;
+	struct runner *run;
 	struct ferry_target t;
 	struct ferry_download *d;
 	char part[PATH_MAX];
@@ -240,33 +223,85 @@ partial_name(const struct sync *s, const struct ferry_target *t, char *out,
 	    t->length, d[0], d[1], d[2], d[3]);
 }
 
-/* The first failure stops the rest: it is the one reported. */
+/*
+ * The first failure stops every runner: it is the one reported.  Called
+ * with the lock held.
+ */
+static void
+pool_fail_locked(struct pool *p, int r, const struct ferry_error *err)
+{
+	unsigned i;
+
+	if (p->r != 0)
+		return;
+	p->r = r;
+	p->err = *err;
+	for (i = 0; i < p->nrun; i++)
+		ferry_fetch_multi_stop(p->run[i].m);
+}
+
 static void
 pool_fail(struct pool *p, int r, const struct ferry_error *err)
 {
-	if (p->r == 0) {
-		p->r = r;
-		p->err = *err;
-	}
-	ferry_fetch_multi_stop(p->m);
+	pthread_mutex_lock(&p->mu);
+	pool_fail_locked(p, r, err);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int
+pool_failed(struct pool *p)
+{
+	int r;
+
+	pthread_mutex_lock(&p->mu);
+	r = p->r;
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+/* With the lock held. */
+static void
+pool_progress(struct pool *p, int last)
+{
+	if (!p->s->quiet)
+		mirror_progress("sync", p->held + p->streamed, p->total,
+		    p->streamed, p->next, p->n, last);
 }
 
 static ferry_fetch_done_cb job_fetched;
+
+/* The bytes of a fetch: into the download, and counted for progress. */
+static int
+job_write(void *arg, const unsigned char *buf, size_t len)
+{
+	struct job *j = arg;
+	struct pool *p = j->run->p;
+	int r;
+
+	if ((r = ferry_download_write(j->d, buf, len)) == 0) {
+		pthread_mutex_lock(&p->mu);
+		p->streamed += len;
+		pool_progress(p, 0);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return r;
+}
 
 /* Hand j's next fetch to the multi: 1 if one is under way, 0 if j is over. */
 static int
 job_pump(struct job *j)
 {
-	struct pool *p = j->p;
+	struct pool *p = j->run->p;
 	struct ferry_error err;
 	const char *url;
 	uint64_t offset, max_len;
 	int r;
 
-	if (p->r != 0 || !ferry_download_next(j->d, &url, &offset, &max_len))
+	if (pool_failed(p) != 0 ||
+	    !ferry_download_next(j->d, &url, &offset, &max_len))
 		return 0;
-	if ((r = ferry_fetch_multi_add(p->m, url, offset, max_len,
-	    ferry_download_write, j->d, job_fetched, j)) == 0)
+	if ((r = ferry_fetch_multi_add(j->run->m, url, offset, max_len,
+	    job_write, j, job_fetched, j)) == 0)
 		return 1;
 	ferry_error_clear(&err);
 	if (r != FERRY_ERR_NOMEM)
@@ -280,16 +315,19 @@ job_pump(struct job *j)
 static void
 job_end(struct job *j)
 {
-	struct pool *p = j->p;
+	struct runner *run = j->run;
+	struct pool *p = run->p;
 	struct sync *s = p->s;
 	struct ferry_error err;
 	uint64_t resumed = 0;
 	int r;
 
 	ferry_error_clear(&err);
-	if (p->r == 0) {
+	if (pool_failed(p) == 0) {
+		r = ferry_download_finish(j->d, &resumed, &err);
+		pthread_mutex_lock(&p->mu);
 		/* Linked into the tree: durable at the switch. */
-		if ((r = ferry_download_finish(j->d, &resumed, &err)) == 0 &&
+		if (r == 0 && p->r == 0 &&
 		    (r = ferry_tree_target_link(s->tree, j->t.path,
 		    j->t.hashes, j->t.length, j->part, &err)) == 0) {
 			s->res->fetched++;
@@ -297,47 +335,59 @@ job_end(struct job *j)
 			s->res->resumed_bytes += resumed;
 		}
 		if (r != 0)
-			pool_fail(p, r, &err);
+			pool_fail_locked(p, r, &err);
+		pthread_mutex_unlock(&p->mu);
 		(void)unlink(j->part);
 	}
 	/* A download that did not finish keeps its partial file. */
 	ferry_download_free(j->d);
 	free(j);
-	p->open--;
+	run->open--;
 }
 
 /* Start downloads for the next targets the tree lacks, up to max_open. */
 static void
-pool_feed(struct pool *p)
+runner_feed(struct runner *run)
 {
+	struct pool *p = run->p;
 	struct sync *s = p->s;
 	struct ferry_error err;
 	struct job *j;
 	char partial[PATH_MAX + 256];
+	size_t i;
 	json_t *e;
 	int r, has;
 
-	while (p->r == 0 && p->open < p->max_open && p->next < p->n) {
-		progress(s, p->next, p->n, 0);
-		e = json_array_get(s->targets, p->next++);
+	while (run->open < run->max_open) {
 		if ((j = calloc(1, sizeof(*j))) == NULL) {
 			ferry_error_clear(&err);
 			pool_fail(p, FERRY_ERR_NOMEM, &err);
 			break;
 		}
-		j->p = p;
+		j->run = run;
+		ferry_error_clear(&err);
+		pthread_mutex_lock(&p->mu);
+		if (p->r != 0 || p->next == p->n) {
+			pthread_mutex_unlock(&p->mu);
+			free(j);
+			break;
+		}
+		pool_progress(p, 0);
+		i = p->next++;
+		e = json_array_get(s->targets, i);
 		j->t.path = json_string_value(json_array_get(e, 0));
 		j->t.length = (uint64_t)json_integer_value(json_array_get(e, 1));
 		j->t.hashes = json_array_get(e, 2);
 		s->res->targets++;
-		ferry_error_clear(&err);
 		has = ferry_tree_target_has(s->tree, j->t.path, j->t.hashes,
 		    j->t.length, &err);
+		if (has == 1) {
+			s->res->present++;
+			p->held += j->t.length;
+		} else if (has < 0)
+			pool_fail_locked(p, has, &err);
+		pthread_mutex_unlock(&p->mu);
 		if (has != 0) {
-			if (has == 1)
-				s->res->present++;
-			else
-				pool_fail(p, has, &err);
 			free(j);
 			continue;
 		}
@@ -346,7 +396,7 @@ pool_feed(struct pool *p)
 		 * left it; then linked into the tree.
 		 */
 		snprintf(j->part, sizeof(j->part), "%s/partial/target.%zu",
-		    s->c->dir, p->next - 1);
+		    s->c->dir, i);
 		partial_name(s, &j->t, partial, sizeof(partial));
 		if ((r = ferry_download_new(s->u, &j->t, j->part, partial,
 		    &j->d, &err)) != 0) {
@@ -354,7 +404,7 @@ pool_feed(struct pool *p)
 			free(j);
 			break;
 		}
-		p->open++;
+		run->open++;
 		if (!job_pump(j))
 			job_end(j);
 	}
@@ -365,14 +415,31 @@ static void
 job_fetched(void *arg, int r, const struct ferry_error *err)
 {
 	struct job *j = arg;
-	struct pool *p = j->p;
+	struct runner *run = j->run;
 
-	if (p->r == 0)
+	if (pool_failed(run->p) == 0)
 		ferry_download_fetched(j->d, r, err);
 	if (job_pump(j))
 		return;
 	job_end(j);
-	pool_feed(p);
+	runner_feed(run);
+}
+
+static void *
+runner_main(void *arg)
+{
+	struct runner *run = arg;
+	struct ferry_error err;
+	int r;
+
+	runner_feed(run);
+	ferry_error_clear(&err);
+	if ((r = ferry_fetch_multi_run(run->m, &err)) != 0)
+		pool_fail(run->p, r, &err);
+	else if (run->open != 0)
+		pool_fail(run->p, ferry_error_set(&err, FERRY_ERR_INTERNAL,
+		    "%zu downloads left over", run->open), &err);
+	return NULL;
 }
 
 /* Download and store each target the tree does not hold yet. */
@@ -380,29 +447,58 @@ static int
 fetch_targets(struct sync *s, struct ferry_error *err)
 {
 	struct pool p;
+	unsigned i, started = 0, slots;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t k;
 	int r;
 
 	memset(&p, 0, sizeof(p));
 	p.s = s;
 	p.n = json_array_size(s->targets);
-	p.max_open = 2 * (size_t)s->c->parallel;
-	if ((r = ferry_fetch_multi_new(&s->fetch, s->c->parallel, &p.m)) != 0)
-		return ferry_error_set(err, r, "starting transfers: %s",
-		    ferry_strerror(r));
-	pool_feed(&p);
-	ferry_error_clear(&p.err);
-	if ((r = ferry_fetch_multi_run(p.m, err)) != 0 && p.r == 0)
-		p.r = r;
-	else if (p.r != 0)
+	for (k = 0; k < p.n; k++)
+		p.total += (uint64_t)json_integer_value(json_array_get(
+		    json_array_get(s->targets, k), 1));
+	p.nrun = ncpu < 1 ? 1 : ncpu > (long)s->c->parallel ?
+	    s->c->parallel : (unsigned)ncpu;
+	if ((r = pthread_mutex_init(&p.mu, NULL)) != 0)
+		return ferry_error_set(err, FERRY_ERR_IO, "a lock: %s",
+		    strerror(r));
+	for (i = 0; i < p.nrun; i++) {
+		slots = s->c->parallel / p.nrun +
+		    (i < s->c->parallel % p.nrun ? 1 : 0);
+		p.run[i].p = &p;
+		p.run[i].max_open = 2 * (size_t)slots;
+		if ((r = ferry_fetch_multi_new(&s->fetch, slots,
+		    &p.run[i].m)) != 0) {
+			p.r = ferry_error_set(&p.err, r, "starting transfers: "
+			    "%s", ferry_strerror(r));
+			break;
+		}
+	}
+	for (i = 0; i < p.nrun && p.r == 0; i++) {
+		if ((r = pthread_create(&p.run[i].tid, NULL, runner_main,
+		    &p.run[i])) != 0) {
+			struct ferry_error e = { 0 };
+
+			(void)ferry_error_set(&e, FERRY_ERR_IO, "a thread: %s",
+			    strerror(r));
+			pool_fail(&p, FERRY_ERR_IO, &e);
+			break;
+		}
+		started++;
+	}
+	for (i = 0; i < started; i++)
+		(void)pthread_join(p.run[i].tid, NULL);
+	for (i = 0; i < p.nrun; i++) {
+		s->res->received_bytes += ferry_fetch_multi_bytes(p.run[i].m);
+		ferry_fetch_multi_free(p.run[i].m);
+	}
+	pool_progress(&p, 1);
+	pthread_mutex_destroy(&p.mu);
+	if (p.r != 0) {
 		*err = p.err;
-	s->res->received_bytes += ferry_fetch_multi_bytes(p.m);
-	ferry_fetch_multi_free(p.m);
-	if (p.r != 0)
 		return p.r;
-	if (p.open != 0)
-		return ferry_error_set(err, FERRY_ERR_INTERNAL, "%zu downloads "
-		    "left over", p.open);
-	progress(s, p.n, p.n, 1);
+	}
 	return 0;
 }
 

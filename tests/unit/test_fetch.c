@@ -18,13 +18,16 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -1301,6 +1304,62 @@ test_multi_stop(void **state)
 	assert_int_equal(j[3].ndone, 0);
 }
 
+/* Stopped from another thread, while a transfer is under way. */
+struct cross {
+	struct ferry_fetch_multi *m;
+	atomic_int started;
+	struct sink k;
+};
+
+static int
+cross_cb(void *arg, const unsigned char *buf, size_t len)
+{
+	struct cross *c = arg;
+
+	atomic_store(&c->started, 1);
+	return sink_cb(&c->k, buf, len);
+}
+
+static void *
+cross_stopper(void *arg)
+{
+	struct cross *c = arg;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	/* Bounded: 30 s at most, then stop all the same. */
+	for (i = 0; i < 3000 && !atomic_load(&c->started); i++)
+		nanosleep(&ts, NULL);
+	ferry_fetch_multi_stop(c->m);
+	return NULL;
+}
+
+static void
+test_multi_stop_thread(void **state)
+{
+	struct ferry_error err;
+	struct cross c;
+	struct mj j;
+	pthread_t t;
+	char url[256];
+
+	(void)state;
+	NEED_SERVER();
+	memset(&c, 0, sizeof(c));
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(ferry_fetch_multi_new(NULL, 1, &c.m), 0);
+	http_url(url, sizeof(url), "/slow");
+	assert_int_equal(ferry_fetch_multi_add(c.m, url, 0, OK_LEN, cross_cb,
+	    &c, mj_done, &j), 0);
+	assert_int_equal(pthread_create(&t, NULL, cross_stopper, &c), 0);
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_fetch_multi_run(c.m, &err), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	mj_assert(&j, FERRY_ERR_FETCH, "/slow: stopped");
+	assert_true(c.k.len >= 1);
+	ferry_fetch_multi_free(c.m);
+}
+
 static void
 test_url_segment(void **state)
 {
@@ -1358,6 +1417,7 @@ main(void)
 		cmocka_unit_test(test_multi_parallel),
 		cmocka_unit_test(test_multi_serial),
 		cmocka_unit_test(test_multi_stop),
+		cmocka_unit_test(test_multi_stop_thread),
 		cmocka_unit_test(test_url_segment),
 	};
 
