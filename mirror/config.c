@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -115,6 +116,18 @@ mirror_config_load(const char *dir, struct mirror_config *c,
 				    "to %d", file, MIRROR_MAX_PARALLEL);
 			else
 				c->parallel = (unsigned)json_integer_value(v);
+		} else if (strcmp(key, "proxy") == 0) {
+			if (json_is_null(v))
+				continue;
+			if (!json_is_string(v) ||
+			    mirror_proxy_check(json_string_value(v)) != 0)
+				r = ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+				    "%s: proxy: must be \"socks5h://HOST:PORT\" "
+				    "(a SOCKS proxy that resolves names, such as "
+				    "Tor's)", file);
+			else if ((c->proxy = strdup(json_string_value(v))) ==
+			    NULL)
+				r = FERRY_ERR_NOMEM;
 		} else
 			r = ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s: "
 			    "unknown key \"%s\"", file, key);
@@ -153,7 +166,9 @@ mirror_config_save(const struct mirror_config *c, struct ferry_error *err)
 	    json_object_set_new(doc, "retain_states",
 	    json_integer(c->retain_states)) != 0 ||
 	    json_object_set_new(doc, "parallel",
-	    json_integer(c->parallel)) != 0)
+	    json_integer(c->parallel)) != 0 ||
+	    (c->proxy != NULL && json_object_set_new(doc, "proxy",
+	    json_string(c->proxy)) != 0))
 		goto out;
 	if ((out = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
 		goto out;
@@ -180,6 +195,7 @@ mirror_config_free(struct mirror_config *c)
 	for (i = 0; i < c->npatterns; i++)
 		free(c->patterns[i]);
 	free(c->dir);
+	free(c->proxy);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -193,5 +209,17 @@ mirror_config_wants(const struct mirror_config *c, const char *path)
 	for (i = 0; i < c->npatterns; i++)
 		if (ferry_pathpattern_match(c->patterns[i], path) == 1)
 			return 1;
+	return 0;
+}
+
+int
+mirror_proxy_check(const char *proxy)
+{
+	static const char scheme[] = "socks5h://";
+
+	if (proxy == NULL || strncasecmp(proxy, scheme, sizeof(scheme) - 1) != 0 ||
+	    proxy[sizeof(scheme) - 1] == '\0' ||
+	    strlen(proxy) > 255)
+		return -1;
 	return 0;
 }

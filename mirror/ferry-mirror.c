@@ -86,6 +86,7 @@ mirror_failf(const char *fmt, ...)
 static const char init_usage[] =
     "usage: ferry-mirror init [-d DIR] --root ROOT --upstream URL...\n"
     "                         [--target PATTERN]... [--retain-states N]\n"
+    "                         [--proxy socks5h://HOST:PORT]\n"
     "\n"
     "Make the mirror directory DIR (default " MIRROR_DEFAULT_DIR ") that\n"
     "trusts ROOT, a root metadata file signed by a threshold of its own\n"
@@ -95,7 +96,10 @@ static const char init_usage[] =
     "--target limits the mirror to the targets whose paths match one of\n"
     "the patterns (all metadata is mirrored whatever the patterns).\n"
     "--retain-states N keeps N published states (default 4) for clients\n"
-    "in the middle of a refresh.\n";
+    "in the middle of a refresh.  --proxy sends every request through a\n"
+    "SOCKS proxy that resolves host names itself, such as Tor's SOCKS\n"
+    "port: needed for an http://NAME.onion upstream, whose name is never\n"
+    "resolved here.\n";
 
 static int
 mkdir_one(const char *dir, const char *sub)
@@ -170,6 +174,7 @@ cmd_init(int argc, char **argv)
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "target", required_argument, NULL, 't' },
 		{ "retain-states", required_argument, NULL, 'k' },
+		{ "proxy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -225,6 +230,17 @@ cmd_init(int argc, char **argv)
 				goto out;
 			}
 			c.retain_states = (unsigned)k;
+			break;
+		case 'p':
+			if (mirror_proxy_check(optarg) != 0) {
+				mirror_failf("--proxy: \"%s\" is not "
+				    "socks5h://HOST:PORT (a SOCKS proxy that "
+				    "resolves names, such as Tor's)", optarg);
+				goto out;
+			}
+			free(c.proxy);
+			if ((c.proxy = strdup(optarg)) == NULL)
+				goto out;
 			break;
 		case 'h':
 			fputs(init_usage, stdout);

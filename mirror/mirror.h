@@ -29,6 +29,7 @@ struct mirror_config {
 	size_t npatterns;
 	unsigned retain_states;			/* 4 */
 	unsigned parallel;			/* transfers at once: 4 */
+	char *proxy;		/* "socks5h://HOST:PORT" (Tor), or NULL */
 	int force;	/* not in the file: sync builds a state even when
 			   up to date (to put back files found missing) */
 };
@@ -41,6 +42,11 @@ int mirror_config_load(const char *dir, struct mirror_config *c,
     struct ferry_error *err);
 int mirror_config_save(const struct mirror_config *c, struct ferry_error *err);
 void mirror_config_free(struct mirror_config *c);
+/*
+ * 0 if proxy is a socks5h:// URL (a SOCKS proxy that resolves host names
+ * itself, as Tor's does: needed for .onion upstreams), else -1.
+ */
+int mirror_proxy_check(const char *proxy);
 /* Whether target path is one the mirror holds (its patterns; none: all). */
 int mirror_config_wants(const struct mirror_config *c, const char *path);
 

@@ -878,6 +878,8 @@ mirror_sync(const struct mirror_config *c, int quiet,
 	s.res = res;
 	s.quiet = quiet;
 	ferry_fetch_opts_default(&s.fetch);
+	/* Every upstream through it, .onion or not: nothing around Tor. */
+	s.fetch.proxy = c->proxy;
 	if (c->nupstreams == 0)
 		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s/mirror."
 		    "json: no upstreams", c->dir);

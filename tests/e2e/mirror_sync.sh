@@ -6,6 +6,8 @@
 # fetches only the new target; a partial mirror holds only the targets it
 # is asked for and still verifies end to end; a tampered file upstream is
 # refused, naming it, and the mirror keeps serving its previous state.
+# Last, an http://NAME.onion upstream through a socks5h:// proxy (a
+# stand-in for Tor's SOCKS port, tests/e2e/socks5h_server.py).
 set -u
 name=mirror_sync
 fail() { echo "$name: FAIL: $*" >&2; exit 1; }
@@ -16,9 +18,10 @@ done
 sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT mirror=$FERRY_MIRROR
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
-spid=
+spid= xpid=
 cleanup() {
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+	[ -n "$xpid" ] && kill "$xpid" 2>/dev/null && wait "$xpid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -323,5 +326,71 @@ run "$mirror" verify -d m1
 grep -q '^0 problems$' out || { cat out >&2; fail "verify after prune"; }
 ok
 client d1 "$tmp/m1/repo" "from m1 after prune" apps/c.img
+
+echo "== an onion upstream, through a socks5h:// proxy (a stand-in for Tor's)"
+# The proxy serves one .onion name, relayed to repod; it logs every
+# request.  The name must reach it unresolved (SOCKS5 address type 3).
+onion=ferrymirrortestupstreamabcdefghijklmnopqrstuvwxyz234567ab.onion
+mkfifo socks.in || fail "mkfifo"
+# fd 7 holds the FIFO open for writing until this script ends: then
+# the proxy reads end of file and exits, whatever happens here.
+exec 7<>socks.in
+/usr/bin/python3 "$top_srcdir/tests/e2e/socks5h_server.py" socks.log \
+    "$onion=$port" <socks.in >socks.port 2>socks.err 7>&- &
+xpid=$!
+i=0
+while [ $i -lt 100 ] && ! [ -s socks.port ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sport=$(head -n 1 socks.port)
+[ -n "$sport" ] || { cat socks.err >&2; fail "the SOCKS proxy did not start"; }
+# Without a proxy, an onion name is refused before anything is sent.
+run "$mirror" init -d mo0 --root "$ws/metadata/1.root.json" \
+    --upstream "http://$onion"
+"$mirror" sync -d mo0 >out 2>err && fail "an onion upstream without a proxy"
+grep -q 'refusing to resolve .onion host without a socks5h:// proxy' err ||
+	{ cat err >&2; fail "no onion refusal: $(cat err)"; }
+ok
+# Only socks5h://: socks5:// would resolve the name here.
+"$mirror" init -d mo1 --root "$ws/metadata/1.root.json" \
+    --upstream "http://$onion" --proxy "socks5://127.0.0.1:$sport" \
+    >out 2>err && fail "init took a socks5:// proxy"
+grep -q -- '--proxy: "socks5://127.0.0.1:[0-9]*" is not socks5h://HOST:PORT' err ||
+	fail "socks5:// refusal: $(cat err)"
+[ ! -e mo1 ] || fail "a refused init left mo1"
+ok
+run "$mirror" init -d mo --root "$ws/metadata/1.root.json" \
+    --upstream "http://$onion" --proxy "socks5h://127.0.0.1:$sport"
+grep -q "\"proxy\": \"socks5h://127.0.0.1:$sport\"" mo/mirror.json ||
+	fail "mirror.json has no proxy: $(cat mo/mirror.json)"
+ok
+run "$mirror" sync -d mo --json
+[ "$(field targets)" -ge 3 ] && [ "$(field fetched)" = "$(field targets)" ] ||
+	fail "onion sync: $(cat out)"
+ok
+grep -q "^CONNECT $onion:80 ok\$" socks.log ||
+	{ cat socks.log >&2; fail "the proxy saw no CONNECT to $onion"; }
+! grep -q REFUSED socks.log || { cat socks.log >&2; fail "refused requests"; }
+ok
+client d_onion "$tmp/mo/repo" "from the onion mirror" hello.txt apps/c.img
+# A proxy that is not there: the sync fails, naming it, and serves on.
+kill "$xpid" 2>/dev/null
+wait "$xpid" 2>/dev/null
+xpid=
+before=$(readlink mo/repo/metadata)
+cp content/apps/a.img content/apps/onion.img || fail "cp"
+run "$sign" targets add -C "$ws" --path apps/onion.img content/apps/onion.img
+bundle 9 apps
+run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
+    b9.tar.zst 3<pw
+"$mirror" sync -d mo >out 2>err && fail "a sync through a dead proxy"
+grep -q "127.0.0.1:$sport\|Failed to connect\|proxy" err ||
+	{ cat err >&2; fail "the error does not name the proxy"; }
+grep -q "nothing changed" err || fail "no 'nothing changed': $(cat err)"
+[ "$(readlink mo/repo/metadata)" = "$before" ] || fail "mo changed"
+ok
+run "$mirror" verify -d mo
+ok
 
 echo "$name: $checks checks passed"
