@@ -279,7 +279,7 @@ oldest_retained(struct repod_ctx *x, unsigned extra, const int64_t *st,
 		    &err) != 0)
 			retired = 0;	/* unknown: as old as can be */
 		if (kept >= x->c->retain_states &&
-		    retired < now - x->c->retain_seconds)
+		    retired <= now - (int64_t)x->c->retain_seconds)
 			break;
 		*oldest = st[i];
 	}
