@@ -31,6 +31,8 @@ struct ferry_fetcher {
 	char *proxy;			/* NULL: no proxy at all */
 	char *user_agent;
 	CURL *curl;			/* kept for its connection cache */
+	const atomic_int *stop;		/* a multi's slot: its stop flag, */
+	const char *stop_why;		/* and why it stopped ("" if asked) */
 	uint64_t bytes;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -269,6 +271,12 @@ fetch_file(struct ferry_fetcher *f, const char *path, const char *where,
 		}
 		if (n == 0)
 			break;
+		/* A multi that is stopped waits for no file's end. */
+		if (f->stop != NULL && atomic_load(f->stop)) {
+			r = ferry_error_set(err, FERRY_ERR_FETCH,
+			    "%s: stopped%s", where, f->stop_why);
+			goto out;
+		}
 		f->bytes += (uint64_t)n;
 		if ((uint64_t)n > max_len - got) {
 			r = ferry_error_set(err, FERRY_ERR_TOO_LARGE,
@@ -937,6 +945,7 @@ struct ferry_fetch_multi {
 	struct mjob *wait, **wait_tail;		/* queued, not started */
 	struct mjob *done, **done_tail;		/* ended, not reported */
 	atomic_int stopped;			/* set from any thread */
+	char why[CURL_ERROR_SIZE + 64];		/* " (libcurl: ...)" or "" */
 };
 
 static void
@@ -969,6 +978,8 @@ ferry_fetch_multi_new(const struct ferry_fetch_opts *opts, unsigned parallel,
 	for (i = 0; i < parallel; i++) {
 		if ((r = ferry_fetcher_new(opts, &m->slot[i])) != 0)
 			goto fail;
+		m->slot[i]->stop = &m->stopped;
+		m->slot[i]->stop_why = m->why;
 		m->nslots++;
 	}
 	/* After the fetchers: curl_global_init() has been called. */
@@ -1198,14 +1209,20 @@ mjob_stop_all(struct ferry_fetch_multi *m)
 			continue;
 		mjob_detach(m, i);
 		mjob_end(m, j, ferry_error_set(&j->err, FERRY_ERR_FETCH,
-		    "%s: stopped", j->shown));
+		    "%s: stopped%s", j->shown, m->why));
 	}
 	while ((j = m->wait) != NULL) {
 		if ((m->wait = j->next) == NULL)
 			m->wait_tail = &m->wait;
 		mjob_end(m, j, ferry_error_set(&j->err, FERRY_ERR_FETCH,
-		    "%s: stopped", j->shown));
+		    "%s: stopped%s", j->shown, m->why));
 	}
+}
+
+int
+ferry_fetch_multi_stopped(const struct ferry_fetch_multi *m)
+{
+	return m != NULL && atomic_load(&m->stopped);
 }
 
 void
@@ -1248,7 +1265,8 @@ ferry_fetch_multi_run(struct ferry_fetch_multi *m, struct ferry_error *err)
 			return r;
 		}
 		/* Queued jobs onto free slots; local files end right away. */
-		for (i = 0; i < m->nslots && m->wait != NULL; i++) {
+		for (i = 0; i < m->nslots && m->wait != NULL &&
+		    !atomic_load(&m->stopped); i++) {
 			if (m->run[i] != NULL)
 				continue;
 			j = m->wait;
@@ -1270,6 +1288,8 @@ ferry_fetch_multi_run(struct ferry_fetch_multi *m, struct ferry_error *err)
 			r = ferry_error_set(err, mc == CURLM_OUT_OF_MEMORY ?
 			    FERRY_ERR_NOMEM : FERRY_ERR_FETCH, "libcurl: %s",
 			    curl_multi_strerror(mc));
+			snprintf(m->why, sizeof(m->why), " (libcurl: %s)",
+			    curl_multi_strerror(mc));
 			atomic_store(&m->stopped, 1);
 			continue;
 		}
@@ -1283,6 +1303,8 @@ ferry_fetch_multi_run(struct ferry_fetch_multi *m, struct ferry_error *err)
 		if ((mc = curl_multi_poll(m->cm, NULL, 0, 1000, NULL)) !=
 		    CURLM_OK) {
 			r = ferry_error_set(err, FERRY_ERR_FETCH, "libcurl: %s",
+			    curl_multi_strerror(mc));
+			snprintf(m->why, sizeof(m->why), " (libcurl: %s)",
 			    curl_multi_strerror(mc));
 			atomic_store(&m->stopped, 1);
 		}

@@ -151,6 +151,14 @@ int ferry_fetch_multi_run(struct ferry_fetch_multi *m,
  */
 void ferry_fetch_multi_stop(struct ferry_fetch_multi *m);
 
+/*
+ * Whether m is stopped: by ferry_fetch_multi_stop(), or by itself when
+ * libcurl's multi interface failed (its fetches then end "stopped
+ * (libcurl: ...)").  For a done callback, to tell a fetch that was
+ * stopped from one that failed.
+ */
+int ferry_fetch_multi_stopped(const struct ferry_fetch_multi *m);
+
 /* Bytes received so far over all its fetches, as ferry_fetcher_bytes(). */
 uint64_t ferry_fetch_multi_bytes(const struct ferry_fetch_multi *m);
 

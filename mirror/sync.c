@@ -205,19 +205,33 @@ struct job {
 };
 
 /*
- * DIR/partial/HASH.LENGTH.PATHDIGEST.part: by content, so a resumed
- * download is never taken for another file's, and by path, so two
- * targets with the same bytes are never written by two downloads at once.
+ * DIR/partial/HASH.LENGTH.DIGEST.part: by content, so a resumed download
+ * is never taken for another file's, and by path and hashes (DIGEST), so
+ * that no two downloads under way ever write the same file.
  */
 static void
 partial_name(const struct sync *s, const struct ferry_target *t, char *out,
     size_t cap)
 {
+	crypto_generichash_state st;
 	unsigned char d[4];
 	void *it = json_object_iter((json_t *)t->hashes);
+	char *dump;
 
-	crypto_generichash(d, sizeof(d), (const unsigned char *)t->path,
-	    strlen(t->path), NULL, 0);
+	/*
+	 * The path and every hash: one path may be listed by two roles
+	 * with different sets of hashes, and each is a download of its
+	 * own (lengths differ in the name already).
+	 */
+	dump = json_dumps(t->hashes, JSON_COMPACT | JSON_SORT_KEYS);
+	crypto_generichash_init(&st, NULL, 0, sizeof(d));
+	crypto_generichash_update(&st, (const unsigned char *)t->path,
+	    strlen(t->path) + 1);
+	if (dump != NULL)
+		crypto_generichash_update(&st, (const unsigned char *)dump,
+		    strlen(dump));
+	crypto_generichash_final(&st, d, sizeof(d));
+	free(dump);
 	snprintf(out, cap, "%s/partial/%.128s.%" PRIu64 ".%02x%02x%02x%02x"
 	    ".part", s->c->dir, json_string_value(json_object_iter_value(it)),
 	    t->length, d[0], d[1], d[2], d[3]);
@@ -323,11 +337,16 @@ job_end(struct job *j)
 	int r;
 
 	ferry_error_clear(&err);
-	if (pool_failed(p) == 0) {
-		r = ferry_download_finish(j->d, &resumed, &err);
-		pthread_mutex_lock(&p->mu);
+	/*
+	 * Under the lock from the check on: a download that verified is
+	 * either linked into the tree or, once the sync has failed, left
+	 * as a partial file for the next sync to take up (never renamed
+	 * and then thrown away).  A rename and a link cost little.
+	 */
+	pthread_mutex_lock(&p->mu);
+	if (p->r == 0) {
 		/* Linked into the tree: durable at the switch. */
-		if (r == 0 && p->r == 0 &&
+		if ((r = ferry_download_finish(j->d, &resumed, &err)) == 0 &&
 		    (r = ferry_tree_target_link(s->tree, j->t.path,
 		    j->t.hashes, j->t.length, j->part, &err)) == 0) {
 			s->res->fetched++;
@@ -336,9 +355,9 @@ job_end(struct job *j)
 		}
 		if (r != 0)
 			pool_fail_locked(p, r, &err);
-		pthread_mutex_unlock(&p->mu);
 		(void)unlink(j->part);
 	}
+	pthread_mutex_unlock(&p->mu);
 	/* A download that did not finish keeps its partial file. */
 	ferry_download_free(j->d);
 	free(j);
@@ -417,7 +436,15 @@ job_fetched(void *arg, int r, const struct ferry_error *err)
 	struct job *j = arg;
 	struct runner *run = j->run;
 
-	if (pool_failed(run->p) == 0)
+	/*
+	 * A multi stopped by the pool's first failure ends its fetches
+	 * "stopped": no upstream's fault.  One that stopped by itself
+	 * (libcurl's multi interface failed) fails the sync with why.
+	 */
+	if (ferry_fetch_multi_stopped(run->m)) {
+		if (r != 0)
+			pool_fail(run->p, r, err);
+	} else if (pool_failed(run->p) == 0)
 		ferry_download_fetched(j->d, r, err);
 	if (job_pump(j))
 		return;
@@ -475,7 +502,7 @@ fetch_targets(struct sync *s, struct ferry_error *err)
 			break;
 		}
 	}
-	for (i = 0; i < p.nrun && p.r == 0; i++) {
+	for (i = 0; i < p.nrun && pool_failed(&p) == 0; i++) {
 		if ((r = pthread_create(&p.run[i].tid, NULL, runner_main,
 		    &p.run[i])) != 0) {
 			struct ferry_error e = { 0 };

@@ -174,9 +174,16 @@ run "$sign" targets add -C "$ws" --path apps/e.img content/apps/e.img
 bundle 4 apps
 run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
     b4.tar.zst 3<pw
-# DIR/partial/SHA256.LENGTH.BLAKE2B-32(PATH).part
+# DIR/partial/SHA256.LENGTH.D.part, D = BLAKE2b-32 of the path, a NUL,
+# and the target's hashes as compact JSON with sorted keys.
 h=$(sha256sum content/apps/e.img | cut -d' ' -f1).100000.$(/usr/bin/python3 -c '
-import hashlib; print(hashlib.blake2b(b"apps/e.img", digest_size=4).hexdigest())')
+import hashlib, json, sys
+b = open(sys.argv[1], "rb").read()
+hs = {"sha256": hashlib.sha256(b).hexdigest(),
+      "sha512": hashlib.sha512(b).hexdigest()}
+d = b"apps/e.img\0" + json.dumps(hs, separators=(",", ":"),
+                                  sort_keys=True).encode()
+print(hashlib.blake2b(d, digest_size=4).hexdigest())' content/apps/e.img)
 # Over HTTP (a Range request): the first 40,000 bytes are there already.
 head -c 40000 content/apps/e.img >"m1/partial/$h.part"
 run "$mirror" sync -d m1 --json

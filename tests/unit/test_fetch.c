@@ -1360,6 +1360,60 @@ test_multi_stop_thread(void **state)
 	ferry_fetch_multi_free(c.m);
 }
 
+/*
+ * Stopped while a local file is read: the read ends at the next piece,
+ * not at the file's end (the callback waits, bounded, until the stop is
+ * seen, so the file cannot be read whole first).
+ */
+struct lstop {
+	struct ferry_fetch_multi *m;
+	size_t len;
+};
+
+static int
+lstop_cb(void *arg, const unsigned char *buf, size_t len)
+{
+	struct lstop *c = arg;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	(void)buf;
+	c->len += len;
+	if (c->len == len) {
+		ferry_fetch_multi_stop(c->m);
+		for (i = 0; i < 3000 && !ferry_fetch_multi_stopped(c->m); i++)
+			nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static void
+test_multi_stop_file(void **state)
+{
+	static unsigned char big[1024 * 1024];
+	struct ferry_error err;
+	struct lstop c;
+	struct mj j;
+	char path[512];
+
+	(void)state;
+	memset(big, 'f', sizeof(big));
+	assert_int_equal(write_file("big.bin", big, sizeof(big)), 0);
+	tmp_path(path, sizeof(path), "big.bin");
+	memset(&c, 0, sizeof(c));
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(ferry_fetch_multi_new(NULL, 1, &c.m), 0);
+	assert_false(ferry_fetch_multi_stopped(c.m));
+	assert_int_equal(ferry_fetch_multi_add(c.m, path, 0, sizeof(big),
+	    lstop_cb, &c, mj_done, &j), 0);
+	ferry_error_clear(&err);
+	assert_int_equal(ferry_fetch_multi_run(c.m, &err), 0);
+	mj_assert(&j, FERRY_ERR_FETCH, "big.bin: stopped");
+	assert_true(c.len < sizeof(big));
+	assert_true(ferry_fetch_multi_stopped(c.m));
+	ferry_fetch_multi_free(c.m);
+}
+
 static void
 test_url_segment(void **state)
 {
@@ -1418,6 +1472,7 @@ main(void)
 		cmocka_unit_test(test_multi_serial),
 		cmocka_unit_test(test_multi_stop),
 		cmocka_unit_test(test_multi_stop_thread),
+		cmocka_unit_test(test_multi_stop_file),
 		cmocka_unit_test(test_url_segment),
 	};
 
