@@ -359,12 +359,14 @@ run "$mirror" init -d mo0 --root "$ws/metadata/1.root.json" \
 grep -q 'refusing to resolve .onion host without a socks5h:// proxy' err ||
 	{ cat err >&2; fail "no onion refusal: $(cat err)"; }
 ok
-# Only socks5h://: socks5:// would resolve the name here.
+# Only socks5h:// is taken (any other kind of proxy would resolve names
+# here).  Refused at init, with no onion upstream and nothing listening
+# at the address, so that even a regression could send no lookup.
 "$mirror" init -d mo1 --root "$ws/metadata/1.root.json" \
-    --upstream "http://$onion" --proxy "socks5://127.0.0.1:$sport" \
-    >out 2>err && fail "init took a socks5:// proxy"
-grep -q -- '--proxy: "socks5://127.0.0.1:[0-9]*" is not socks5h://HOST:PORT' err ||
-	fail "socks5:// refusal: $(cat err)"
+    --upstream "$url" --proxy "http://127.0.0.1:1" \
+    >out 2>err && fail "init took an http:// proxy"
+grep -q -- '--proxy: "http://127.0.0.1:1" is not socks5h://HOST:PORT' err ||
+	fail "http:// proxy refusal: $(cat err)"
 [ ! -e mo1 ] || fail "a refused init left mo1"
 ok
 run "$mirror" init -d mo --root "$ws/metadata/1.root.json" \
