@@ -891,17 +891,21 @@ cmd_export(int argc, char **argv)
 {
 	struct mirror_config c;
 	struct ferry_error err = { 0 };
+	struct mirror_args o;
 	struct export x;
 	struct stat st;
 	int rc, bundle;
 
 	memset(&x, 0, sizeof(x));
-	if ((rc = mirror_medium_args(argc, argv, export_usage, &x.dir,
-	    &x.dest, &x.quiet)) >= 0)
+	if ((rc = mirror_args(argc, argv, export_usage, MIRROR_ARG_QUIET |
+	    MIRROR_ARG_OPERAND, &o)) >= 0)
 		return rc;
+	x.dir = o.dir;
+	x.dest = o.operand;
+	x.quiet = o.quiet;
 	/* Only to know that DIR is a mirror. */
-	rc = mirror_config_load(x.dir, &c, &err);
-	mirror_config_free(&c);
+	if ((rc = mirror_config_load(x.dir, &c, &err)) == 0)
+		mirror_config_free(&c);
 	if (rc != 0)
 		return mirror_fail(x.dir, &err);
 	bundle = has_suffix(x.dest, ".tar.zst");

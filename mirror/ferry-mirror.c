@@ -296,43 +296,57 @@ cmd_init(int argc, char **argv)
 
 /* --- sync, status ------------------------------------------------------- */
 
-/* sync's switches. */
-struct sync_opts {
-	int quiet, json, force;
-};
-
-/* Parse -d DIR and --help (and sync's switches when o is not NULL). */
-static int
-parse_dir(int argc, char **argv, const char *usage_text, const char **dir,
-    struct sync_opts *o)
+int
+mirror_args(int argc, char **argv, const char *usage_text, unsigned takes,
+    struct mirror_args *a)
 {
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "retain-states", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned long k;
+	char *end;
 	int ch;
 
-	*dir = MIRROR_DEFAULT_DIR;
-	while ((ch = getopt_long(argc, argv, "d:qh", opts, NULL)) != -1) {
+	memset(a, 0, sizeof(*a));
+	a->dir = MIRROR_DEFAULT_DIR;
+	while ((ch = getopt_long(argc, argv, takes & MIRROR_ARG_QUIET ?
+	    "d:qh" : "d:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
-			*dir = optarg;
+			a->dir = optarg;
 			break;
 		case 'q':
-		case 'j':
-		case 'f':
-			if (o == NULL)
+			if (!(takes & MIRROR_ARG_QUIET))
 				goto bad;
-			if (ch == 'q')
-				o->quiet = 1;
-			else if (ch == 'j')
-				o->json = 1;
-			else
-				o->force = 1;
+			a->quiet = 1;
+			break;
+		case 'j':
+			if (!(takes & MIRROR_ARG_JSON))
+				goto bad;
+			a->json = 1;
+			break;
+		case 'f':
+			if (!(takes & MIRROR_ARG_FORCE))
+				goto bad;
+			a->force = 1;
+			break;
+		case 'k':
+			if (!(takes & MIRROR_ARG_RETAIN))
+				goto bad;
+			errno = 0;
+			k = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || k < 1 || k > 1000) {
+				mirror_failf("--retain-states: \"%s\" is not a "
+				    "number from 1 to 1000", optarg);
+				goto bad;
+			}
+			a->retain = (unsigned)k;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -341,7 +355,11 @@ parse_dir(int argc, char **argv, const char *usage_text, const char **dir,
 			goto bad;
 		}
 	}
-	if (optind != argc)
+	if (takes & MIRROR_ARG_OPERAND) {
+		if (optind != argc - 1)
+			goto bad;
+		a->operand = argv[optind];
+	} else if (optind != argc)
 		goto bad;
 	return -1;
  bad:
@@ -369,14 +387,14 @@ cmd_sync(int argc, char **argv)
 	struct mirror_sync_result res;
 	struct mirror_config c;
 	struct ferry_error err = { 0 };
-	struct sync_opts o = { 0, 0, 0 };
-	const char *dir;
+	struct mirror_args o;
 	int rc;
 
-	if ((rc = parse_dir(argc, argv, sync_usage, &dir, &o)) >= 0)
+	if ((rc = mirror_args(argc, argv, sync_usage, MIRROR_ARG_QUIET |
+	    MIRROR_ARG_JSON | MIRROR_ARG_FORCE, &o)) >= 0)
 		return rc;
-	if (mirror_config_load(dir, &c, &err) != 0)
-		return mirror_fail(dir, &err);
+	if (mirror_config_load(o.dir, &c, &err) != 0)
+		return mirror_fail(o.dir, &err);
 	c.force = o.force;
 	rc = 1;
 	if (mirror_sync(&c, o.quiet, &res, &err) != 0) {
@@ -433,8 +451,11 @@ cmd_status(int argc, char **argv)
 	ssize_t n;
 	int rc, r;
 
-	if ((rc = parse_dir(argc, argv, status_usage, &dir, NULL)) >= 0)
+	struct mirror_args o;
+
+	if ((rc = mirror_args(argc, argv, status_usage, 0, &o)) >= 0)
 		return rc;
+	dir = o.dir;
 	if (mirror_config_load(dir, &c, &err) != 0)
 		return mirror_fail(dir, &err);
 	rc = 1;

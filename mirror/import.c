@@ -211,18 +211,20 @@ cmd_import(int argc, char **argv)
 	struct mirror_sync_result res;
 	struct mirror_config c;
 	struct ferry_error err = { 0 };
+	struct mirror_args o;
 	struct import im;
 	size_t i;
 	int rc;
 
 	memset(&im, 0, sizeof(im));
-	if ((rc = mirror_medium_args(argc, argv, import_usage, &im.dir,
-	    &im.src, &im.quiet)) >= 0)
+	if ((rc = mirror_args(argc, argv, import_usage, MIRROR_ARG_QUIET |
+	    MIRROR_ARG_OPERAND, &o)) >= 0)
 		return rc;
-	if (mirror_config_load(im.dir, &c, &err) != 0) {
-		mirror_config_free(&c);
+	im.dir = o.dir;
+	im.src = o.operand;
+	im.quiet = o.quiet;
+	if (mirror_config_load(im.dir, &c, &err) != 0)
 		return mirror_fail(im.dir, &err);
-	}
 	rc = 1;
 	if (open_medium(&im, &err) != 0 || load_manifest(&im, &err) != 0 ||
 	    check_medium(&im, &err) != 0) {

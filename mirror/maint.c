@@ -14,7 +14,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -32,56 +31,6 @@
 #include "mirror/mirror.h"
 
 #define TREE_WAIT 60
-
-/* Parse [-d DIR] [--retain-states N]; -1 to go on, or the exit code. */
-static int
-maint_args(int argc, char **argv, const char *usage_text, int retain,
-    const char **dir, unsigned *keep)
-{
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "retain-states", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	unsigned long k;
-	char *end;
-	int ch;
-
-	*dir = MIRROR_DEFAULT_DIR;
-	while ((ch = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			*dir = optarg;
-			break;
-		case 'k':
-			errno = 0;
-			k = strtoul(optarg, &end, 10);
-			if (!retain || errno != 0 || *end != '\0' || k < 1 ||
-			    k > 1000) {
-				if (retain)
-					mirror_failf("--retain-states: \"%s\" "
-					    "is not a number from 1 to 1000",
-					    optarg);
-				fputs(usage_text, stderr);
-				return 2;
-			}
-			*keep = (unsigned)k;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		default:
-			fputs(usage_text, stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fputs(usage_text, stderr);
-		return 2;
-	}
-	return -1;
-}
 
 /* --- verify ------------------------------------------------------------- */
 
@@ -182,15 +131,16 @@ cmd_verify(int argc, char **argv)
 	struct ferry_error err = { 0 };
 	struct vstate v;
 	unsigned char *buf = NULL;
+	struct mirror_args o;
 	const char *dir, *up[1];
 	char repo[PATH_MAX + 32], meta[PATH_MAX + 48];
 	char root[PATH_MAX + 64], tmp[PATH_MAX], path[PATH_MAX + 16];
-	unsigned keep = 0;
 	size_t len;
 	int rc, r;
 
-	if ((rc = maint_args(argc, argv, verify_usage, 0, &dir, &keep)) >= 0)
+	if ((rc = mirror_args(argc, argv, verify_usage, 0, &o)) >= 0)
 		return rc;
+	dir = o.dir;
 	if (mirror_config_load(dir, &c, &err) != 0)
 		return mirror_fail(dir, &err);
 	rc = 1;
@@ -278,14 +228,18 @@ cmd_prune(int argc, char **argv)
 	struct ferry_tree *t = NULL;
 	int64_t *st = NULL;
 	uint64_t files = 0, bytes = 0;
+	struct mirror_args o;
 	const char *dir;
 	char repo[PATH_MAX];
 	unsigned keep = 0, removed = 0;
 	size_t n, i;
 	int rc;
 
-	if ((rc = maint_args(argc, argv, prune_usage, 1, &dir, &keep)) >= 0)
+	if ((rc = mirror_args(argc, argv, prune_usage, MIRROR_ARG_RETAIN,
+	    &o)) >= 0)
 		return rc;
+	dir = o.dir;
+	keep = o.retain;
 	if (mirror_config_load(dir, &c, &err) != 0)
 		return mirror_fail(dir, &err);
 	if (keep == 0)

@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -642,41 +641,4 @@ mirror_progress(const char *what, uint64_t done, uint64_t total,
 		    "MiB, %.1f MiB/s, ETA %s\n", what, files, nfiles,
 		    (double)done / (1024 * 1024), (double)total / (1024 * 1024),
 		    rate / (1024 * 1024), eta);
-}
-
-int
-mirror_medium_args(int argc, char **argv, const char *usage_text,
-    const char **dir, const char **arg, int *quiet)
-{
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-
-	*dir = MIRROR_DEFAULT_DIR;
-	while ((ch = getopt_long(argc, argv, "d:qh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			*dir = optarg;
-			break;
-		case 'q':
-			*quiet = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		default:
-			fputs(usage_text, stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		fputs(usage_text, stderr);
-		return 2;
-	}
-	*arg = argv[optind];
-	return -1;
 }

@@ -75,6 +75,25 @@ int mirror_fail(const char *what, const struct ferry_error *err);
 int mirror_failf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/*
+ * The arguments of every command but init: [-d DIR] [--help], and those
+ * of the MIRROR_ARG_* in takes.  Returns -1 to go on, or the exit code (0
+ * after --help, 2 after a usage error, both with usage_text printed).
+ */
+#define MIRROR_ARG_QUIET	0x01	/* --quiet, -q */
+#define MIRROR_ARG_JSON		0x02	/* --json */
+#define MIRROR_ARG_FORCE	0x04	/* --force */
+#define MIRROR_ARG_RETAIN	0x08	/* --retain-states N (1 to 1000) */
+#define MIRROR_ARG_OPERAND	0x10	/* exactly one operand */
+struct mirror_args {
+	const char *dir;	/* MIRROR_DEFAULT_DIR unless -d */
+	const char *operand;
+	int quiet, json, force;
+	unsigned retain;	/* 0: not given */
+};
+int mirror_args(int argc, char **argv, const char *usage_text,
+    unsigned takes, struct mirror_args *a);
+
 int cmd_init(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_status(int argc, char **argv);
@@ -168,13 +187,6 @@ int mirror_media_tmp(const char *dir, const char *prefix, char *out,
 void mirror_progress(const char *what, uint64_t done, uint64_t total,
     uint64_t moved, size_t files, size_t nfiles, int last);
 
-/*
- * The arguments of export and import: [-d DIR] [--quiet] ARG.  Returns
- * -1 to go on, or the exit code (0 after --help, 2 after a usage error,
- * both with usage_text printed).
- */
-int mirror_medium_args(int argc, char **argv, const char *usage_text,
-    const char **dir, const char **arg, int *quiet);
 
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
