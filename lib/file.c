@@ -128,8 +128,16 @@ fsync_parent(const char *path)
 	return r;
 }
 
-int
-ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out)
+/*
+ * A new ferry_atomic for path, its temporary file made by make(a, arg)
+ * at a->tmp: an unpredictable name, created exclusively (no symlink
+ * games), and hidden (DIR/.NAME.tmp.RANDOM), so that a static server
+ * that hides dot files never serves a file still being written.  make
+ * fails with errno EEXIST for the next name to be tried.
+ */
+static int
+atomic_new(const char *path, int (*make)(struct ferry_atomic *, const void *),
+    const void *arg, struct ferry_atomic **out)
 {
 	struct ferry_atomic *a;
 	const char *base;
@@ -137,8 +145,6 @@ ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out)
 	size_t n;
 	int dirlen, tries, r = FERRY_ERR_NOMEM;
 
-	if (path == NULL || *path == '\0' || out == NULL)
-		return FERRY_ERR_INVALID_ARG;
 	if (sodium_init() < 0)	/* for randombytes_random() */
 		return FERRY_ERR_CRYPTO;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -150,36 +156,58 @@ ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out)
 		goto fail;
 	base = strrchr(path, '/');
 	dirlen = base != NULL ? (int)(base - path + 1) : 0;
-	/*
-	 * An unpredictable name, created exclusively: no symlink games.  It
-	 * is hidden (DIR/.NAME.tmp.RANDOM), so that a static server that
-	 * hides dot files never serves a file still being written.
-	 */
-	for (tries = 0; tries < 16; tries++) {
+	for (tries = 0;; tries++) {
+		if (tries == 16) {
+			errno = EEXIST;
+			r = FERRY_ERR_IO;
+			goto fail;
+		}
 		snprintf(rnd, sizeof(rnd), "%08x%08x", randombytes_random(),
 		    randombytes_random());
 		snprintf(a->tmp, n, "%.*s.%s.tmp.%s", dirlen, path,
 		    path + dirlen, rnd);
-		a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		    O_NOFOLLOW | O_NOCTTY, mode);
-		if (a->fd != -1 || errno != EEXIST)
+		if (make(a, arg) == 0)
 			break;
-	}
-	if (a->fd == -1) {
-		r = FERRY_ERR_IO;
-		goto fail;
+		if (errno != EEXIST) {
+			r = FERRY_ERR_IO;
+			goto fail;
+		}
 	}
 	a->created = 1;
-	/* open(2) applies the umask; state files get exactly mode. */
-	if (fchmod(a->fd, mode) == -1) {
-		r = FERRY_ERR_IO;
-		goto fail;
-	}
 	*out = a;
 	return 0;
  fail:
 	ferry_atomic_free(a);
 	return r;
+}
+
+static int
+make_open(struct ferry_atomic *a, const void *arg)
+{
+	const mode_t *mode = arg;
+
+	a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW | O_NOCTTY, *mode);
+	return a->fd == -1 ? -1 : 0;
+}
+
+int
+ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out)
+{
+	struct ferry_atomic *a;
+	int r;
+
+	if (path == NULL || *path == '\0' || out == NULL)
+		return FERRY_ERR_INVALID_ARG;
+	if ((r = atomic_new(path, make_open, &mode, &a)) != 0)
+		return r;
+	/* open(2) applies the umask; state files get exactly mode. */
+	if (fchmod(a->fd, mode) == -1) {
+		ferry_atomic_free(a);
+		return FERRY_ERR_IO;
+	}
+	*out = a;
+	return 0;
 }
 
 int
@@ -260,58 +288,31 @@ ferry_atomic_commit_nosync(struct ferry_atomic *a)
 	return 0;
 }
 
+static int
+make_link(struct ferry_atomic *a, const void *src)
+{
+	return link(src, a->tmp);
+}
+
 int
 ferry_atomic_link(const char *path, const char *src,
     struct ferry_atomic **out)
 {
 	struct ferry_atomic *a;
-	const char *base;
-	char rnd[17];
-	size_t n;
-	int dirlen, tries, r = FERRY_ERR_NOMEM;
+	int r;
 
 	if (path == NULL || *path == '\0' || src == NULL || out == NULL)
 		return FERRY_ERR_INVALID_ARG;
-	if (sodium_init() < 0)
-		return FERRY_ERR_CRYPTO;
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return FERRY_ERR_NOMEM;
-	a->fd = -1;
-	n = strlen(path) + sizeof(".") + sizeof(".tmp.") + sizeof(rnd);
-	if ((a->path = strdup(path)) == NULL ||
-	    (a->tmp = malloc(n)) == NULL)
-		goto fail;
-	base = strrchr(path, '/');
-	dirlen = base != NULL ? (int)(base - path + 1) : 0;
 	/* EXDEV (another file system) and the like: FERRY_ERR_IO. */
-	for (tries = 0;; tries++) {
-		if (tries == 16) {
-			errno = EEXIST;
-			r = FERRY_ERR_IO;
-			goto fail;
-		}
-		snprintf(rnd, sizeof(rnd), "%08x%08x", randombytes_random(),
-		    randombytes_random());
-		snprintf(a->tmp, n, "%.*s.%s.tmp.%s", dirlen, path,
-		    path + dirlen, rnd);
-		if (link(src, a->tmp) == 0)
-			break;
-		if (errno != EEXIST) {
-			r = FERRY_ERR_IO;
-			goto fail;
-		}
-	}
-	a->created = 1;
+	if ((r = atomic_new(path, make_link, src, &a)) != 0)
+		return r;
 	/* A descriptor, for the batch to find the file system and sync. */
 	if ((a->fd = open(a->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		r = FERRY_ERR_IO;
-		goto fail;
+		ferry_atomic_free(a);
+		return FERRY_ERR_IO;
 	}
 	*out = a;
 	return 0;
- fail:
-	ferry_atomic_free(a);
-	return r;
 }
 
 int
