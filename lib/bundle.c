@@ -76,24 +76,6 @@ last_slash(const char *p, size_t len)
 	return NULL;
 }
 
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Open the directory holding rel (a '/'-separated relative path) below
  * rootfd, never following a symbolic link on the way; *base is set to
@@ -825,7 +807,7 @@ extract_data(struct xctx *x, int fd, int64_t size, const char *name)
 		    len > x->lim->max_total_bytes - x->total)
 			return refuse(x, FERRY_ERR_TOO_LARGE, name, "over "
 			    "the size limits");
-		if (write_all(fd, buf, len) == -1)
+		if (ferry_file_write_all(fd, buf, len) == -1)
 			return refuse(x, FERRY_ERR_IO, name, "cannot write: %s",
 			    strerror(errno));
 		got += len;

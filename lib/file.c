@@ -211,23 +211,31 @@ ferry_atomic_open(const char *path, mode_t mode, struct ferry_atomic **out)
 }
 
 int
-ferry_atomic_write(struct ferry_atomic *a, const void *buf, size_t len)
+ferry_file_write_all(int fd, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 	ssize_t n;
 
-	if (a == NULL || a->fd == -1 || (buf == NULL && len > 0))
-		return FERRY_ERR_INVALID_ARG;
 	while (len > 0) {
-		n = write(a->fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return FERRY_ERR_IO;
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
 		p += n;
 		len -= (size_t)n;
-		a->size += (uint64_t)n;
 	}
+	return 0;
+}
+
+int
+ferry_atomic_write(struct ferry_atomic *a, const void *buf, size_t len)
+{
+	if (a == NULL || a->fd == -1 || (buf == NULL && len > 0))
+		return FERRY_ERR_INVALID_ARG;
+	if (ferry_file_write_all(a->fd, buf, len) == -1)
+		return FERRY_ERR_IO;
+	a->size += (uint64_t)len;
 	return 0;
 }
 

@@ -27,6 +27,12 @@
 int ferry_file_read(const char *path, size_t max_len, unsigned char **out,
     size_t *outlen);
 
+/*
+ * Write all len bytes at buf to descriptor fd, going on after short
+ * writes and EINTR: 0, or -1 with errno set.
+ */
+int ferry_file_write_all(int fd, const void *buf, size_t len);
+
 /* Write len bytes at buf to path atomically, with permissions mode. */
 int ferry_file_write_atomic(const char *path, const void *buf, size_t len,
     mode_t mode);

@@ -647,20 +647,13 @@ int
 ferry_download_write(void *arg, const unsigned char *buf, size_t len)
 {
 	struct ferry_download *d = arg;
-	ssize_t n;
-	size_t off = 0;
 	int r;
 
 	if ((r = ferry_hashset_update(d->hs, buf, len)) != 0)
 		return r;
-	while (off < len) {
-		if ((n = write(d->fd, buf + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			d->werr = errno;
-			return FERRY_ERR_IO;
-		}
-		off += (size_t)n;
+	if (ferry_file_write_all(d->fd, buf, len) == -1) {
+		d->werr = errno;
+		return FERRY_ERR_IO;
 	}
 	d->size += len;
 	return 0;

@@ -96,22 +96,6 @@ is_tree(const char *name)
 	return 0;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* --- what to export ----------------------------------------------------- */
 
 /* Add path's parent directories to the set of directories. */
@@ -345,7 +329,7 @@ copy_file(struct export *x, struct mirror_medium_file *f, const char *dst,
 			r = io_fail(err, f->src);
 			goto out;
 		}
-		if (write_all(out, buf, (size_t)got) == -1) {
+		if (ferry_file_write_all(out, buf, (size_t)got) == -1) {
 			r = io_fail(err, dst);
 			goto out;
 		}

@@ -1244,6 +1244,36 @@ test_rmtree_does_not_follow_links(void **state)
 	assert_int_equal(ferry_file_rmtree(tree), -1);
 }
 
+/*
+ * ferry_file_write_all: every byte of 4 MiB to a file, and -1 with errno
+ * for a descriptor that cannot be written.
+ */
+static void
+test_write_all(void **state)
+{
+	struct fx *f = *state;
+	unsigned char *buf = malloc(4 * MIB);
+	char path[512];
+	size_t i;
+	int fd;
+
+	assert_non_null(buf);
+	for (i = 0; i < 4 * MIB; i++)
+		buf[i] = (unsigned char)(i * 7 + i / 4096);
+	snprintf(path, sizeof(path), "%s/all", f->dir);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	assert_int_equal(ferry_file_write_all(fd, buf, 4 * MIB), 0);
+	assert_int_equal(ferry_file_write_all(fd, buf, 0), 0);
+	assert_int_equal(close(fd), 0);
+	assert_file_is(path, buf, 4 * MIB);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	errno = 0;
+	assert_int_equal(ferry_file_write_all(fd, buf, 10), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(close(fd), 0);
+	free(buf);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1251,6 +1281,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_write_creates_with_content),
+		T(test_write_all),
 		T(test_write_empty),
 		T(test_write_mode_ignores_umask),
 		T(test_write_replaces_existing),
