@@ -74,7 +74,7 @@ nameset_has(const struct nameset *s, const char *name)
 
 /* Metadata file name of state, parsed; it must be of type want. */
 static int
-load(struct ferry_tree *t, int64_t state, const char *name,
+load(struct ferry_tree *t, int64_t state, const char *name, size_t max_len,
     enum ferry_meta_type want, struct ferry_meta **out,
     struct ferry_error *err)
 {
@@ -83,10 +83,10 @@ load(struct ferry_tree *t, int64_t state, const char *name,
 	size_t len;
 	int r;
 
-	if ((r = ferry_tree_read(t, state, name, META_MAX, &buf, &len,
+	if ((r = ferry_tree_read(t, state, name, max_len, &buf, &len,
 	    err)) != 0)
 		return r;
-	if ((r = ferry_meta_parse(buf, len, META_MAX, out, &e)) != 0)
+	if ((r = ferry_meta_parse(buf, len, max_len, out, &e)) != 0)
 		r = ferry_error_set(err, r, "%s: state %" PRId64 ": %s: %s",
 		    ferry_tree_dir(t), state, name, ferry_error_msg(&e));
 	else if ((*out)->type != want) {
@@ -111,7 +111,8 @@ role_targets(struct ferry_tree *t, int64_t state, const char *name,
 	char file[4096];
 	int r;
 
-	if ((r = load(t, state, name, FERRY_META_TARGETS, &md, err)) != 0)
+	if ((r = load(t, state, name, META_MAX, FERRY_META_TARGETS, &md,
+	    err)) != 0)
 		return r;
 	json_object_foreach((json_t *)md->targets, path, v) {
 		hashes = json_object_get(v, "hashes");
@@ -136,62 +137,87 @@ role_targets(struct ferry_tree *t, int64_t state, const char *name,
 	return r;
 }
 
+int
+ferry_treegc_state_meta(struct ferry_tree *t, int64_t state, size_t max_len,
+    ferry_state_meta_cb *cb, void *arg, struct ferry_error *err)
+{
+	struct ferry_meta *ts = NULL, *snap = NULL;
+	struct ferry_metafile mf;
+	const char *key;
+	char name[320];
+	json_t *v;
+	int r;
+
+	if ((r = load(t, state, "timestamp.json", max_len,
+	    FERRY_META_TIMESTAMP, &ts, err)) != 0)
+		return r;
+	r = ferry_meta_metafile(ts, "snapshot.json", &mf);
+	ferry_meta_free(ts);
+	if (r != 0)
+		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s: state %"
+		    PRId64 ": its timestamp names no snapshot",
+		    ferry_tree_dir(t), state);
+	snprintf(name, sizeof(name), "%" PRId64 ".snapshot.json", mf.version);
+	if ((r = load(t, state, name, max_len, FERRY_META_SNAPSHOT, &snap,
+	    err)) != 0)
+		return r;
+	r = cb(arg, name, 1, err);
+	json_object_foreach((json_t *)snap->meta, key, v) {
+		if (r != 0)
+			break;
+		if (ferry_meta_metafile(snap, key, &mf) != 0)
+			continue;
+		snprintf(name, sizeof(name), "%" PRId64 ".%s", mf.version,
+		    key);
+		r = cb(arg, name, 0, err);
+	}
+	ferry_meta_free(snap);
+	return r;
+}
+
+/* The role files already walked, and where their targets go. */
+struct walk {
+	struct ferry_tree *t;
+	int64_t state;
+	struct nameset *set;
+	json_t *seen;
+};
+
+static int
+walk_role(void *arg, const char *name, int snapshot, struct ferry_error *err)
+{
+	struct walk *w = arg;
+
+	if (snapshot || json_object_get(w->seen, name) != NULL)
+		return 0;
+	if (json_object_set_new(w->seen, name, json_true()) != 0)
+		return FERRY_ERR_NOMEM;
+	return role_targets(w->t, w->state, name, w->set, err);
+}
+
 /* Every target file of every state on disk, each role version once. */
 static int
 referenced(struct ferry_tree *t, struct nameset *set,
     struct ferry_error *err)
 {
-	struct ferry_meta *ts = NULL, *snap = NULL;
-	struct ferry_metafile mf;
+	struct walk w = { t, 0, set, NULL };
 	int64_t *st = NULL;
 	size_t n, i;
-	const char *key;
-	char name[320];
-	json_t *seen, *v;
 	int r;
 
-	if ((seen = json_object()) == NULL)
+	if ((w.seen = json_object()) == NULL)
 		return FERRY_ERR_NOMEM;
 	if ((r = ferry_tree_states(t, &st, &n, err)) != 0)
 		goto out;
 	for (i = 0; i < n && r == 0; i++) {
-		if ((r = load(t, st[i], "timestamp.json", FERRY_META_TIMESTAMP,
-		    &ts, err)) != 0)
-			break;
-		r = ferry_meta_metafile(ts, "snapshot.json", &mf);
-		ferry_meta_free(ts);
-		if (r != 0) {
-			r = ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s: "
-			    "state %" PRId64 ": its timestamp names no "
-			    "snapshot", ferry_tree_dir(t), st[i]);
-			break;
-		}
-		snprintf(name, sizeof(name), "%" PRId64 ".snapshot.json",
-		    mf.version);
-		if ((r = load(t, st[i], name, FERRY_META_SNAPSHOT, &snap,
-		    err)) != 0)
-			break;
-		json_object_foreach((json_t *)snap->meta, key, v) {
-			if (ferry_meta_metafile(snap, key, &mf) != 0)
-				continue;
-			snprintf(name, sizeof(name), "%" PRId64 ".%s",
-			    mf.version, key);
-			if (json_object_get(seen, name) != NULL)
-				continue;
-			if (json_object_set_new(seen, name, json_true()) != 0)
-				r = FERRY_ERR_NOMEM;
-			else
-				r = role_targets(t, st[i], name, set, err);
-			if (r != 0)
-				break;
-		}
-		ferry_meta_free(snap);
-		snap = NULL;
+		w.state = st[i];
+		r = ferry_treegc_state_meta(t, st[i], META_MAX, walk_role, &w,
+		    err);
 	}
 	if (r == 0 && set->n > 0)
 		qsort(set->d, set->n, NAME_DIGEST, cmp_digest);
  out:
-	json_decref(seen);
+	json_decref(w.seen);
 	free(st);
 	return r;
 }

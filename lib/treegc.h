@@ -19,6 +19,20 @@
 #include "tree.h"
 
 /*
+ * Call cb with the name of each metadata file that state of t consists
+ * of besides timestamp.json: first the snapshot its timestamp names
+ * ("V.snapshot.json", snapshot 1), then every role file that snapshot
+ * lists ("V.ROLE.json", snapshot 0), in the snapshot's order.  Both are
+ * read and parsed (at most max_len bytes each) and must be of their
+ * type.  A non-zero return from cb stops it and is returned.
+ */
+typedef int ferry_state_meta_cb(void *arg, const char *name, int snapshot,
+    struct ferry_error *err);
+int ferry_treegc_state_meta(struct ferry_tree *t, int64_t state,
+    size_t max_len, ferry_state_meta_cb *cb, void *arg,
+    struct ferry_error *err);
+
+/*
  * Remove from t's targets/ every file that no state on disk refers to;
  * *files and *bytes count what went.  The caller holds t (and so its
  * lock), and no state is being built.  A state whose metadata cannot be

@@ -687,67 +687,34 @@ put_snapshot_and_roles(struct sync *s, const struct ferry_meta *snap,
 	}
 	return 0;
 }
-
 /*
  * What the states kept for clients mid-refresh refer to (their
  * snapshots and the role versions those list), linked from the live
  * state, which holds them all.
  */
 static int
+put_retained_one(void *arg, const char *name, int snapshot,
+    struct ferry_error *err)
+{
+	struct sync *s = arg;
+
+	(void)snapshot;
+	return ferry_tree_has(s->tree, name) == 1 ?
+	    put_meta(s, name, NULL, 0, err) : 0;
+}
+
+static int
 put_retained(struct sync *s, struct ferry_error *err)
 {
-	struct ferry_meta *ts = NULL, *snap = NULL;
-	struct ferry_metafile mf;
-	unsigned char *buf = NULL;
 	int64_t *st = NULL;
 	size_t n, i, kept = 1;
-	char name[320];
-	const char *key;
-	json_t *v;
 	int r;
 
 	if ((r = ferry_tree_states(s->tree, &st, &n, err)) != 0)
 		return r;
-	for (i = n; i-- > 0 && kept < s->c->retain_states && r == 0; kept++) {
-		size_t len;
-
-		r = ferry_tree_read(s->tree, st[i], "timestamp.json", META_MAX,
-		    &buf, &len, err);
-		if (r == 0)
-			r = ferry_meta_parse(buf, len, META_MAX, &ts, err);
-		free(buf);
-		buf = NULL;
-		if (r == 0 && ferry_meta_metafile(ts, "snapshot.json", &mf) != 0)
-			r = ferry_error_set(err, FERRY_ERR_REPOSITORY, "state %"
-			    PRId64 ": its timestamp names no snapshot", st[i]);
-		ferry_meta_free(ts);
-		ts = NULL;
-		if (r != 0)
-			break;
-		snprintf(name, sizeof(name), "%" PRId64 ".snapshot.json",
-		    mf.version);
-		if ((r = ferry_tree_read(s->tree, st[i], name, META_MAX, &buf,
-		    &len, err)) != 0 || (r = ferry_meta_parse(buf, len,
-		    META_MAX, &snap, err)) != 0)
-			break;
-		free(buf);
-		buf = NULL;
-		if (ferry_tree_has(s->tree, name) == 1)
-			r = put_meta(s, name, NULL, 0, err);
-		json_object_foreach((json_t *)snap->meta, key, v) {
-			if (r != 0)
-				break;
-			if (ferry_meta_metafile(snap, key, &mf) != 0)
-				continue;
-			snprintf(name, sizeof(name), "%" PRId64 ".%s",
-			    mf.version, key);
-			if (ferry_tree_has(s->tree, name) == 1)
-				r = put_meta(s, name, NULL, 0, err);
-		}
-		ferry_meta_free(snap);
-		snap = NULL;
-	}
-	free(buf);
+	for (i = n; i-- > 0 && kept < s->c->retain_states && r == 0; kept++)
+		r = ferry_treegc_state_meta(s->tree, st[i], META_MAX,
+		    put_retained_one, s, err);
 	free(st);
 	return r;
 }

@@ -233,29 +233,6 @@ sha256_hex(const unsigned char *buf, size_t len, char *hex)
 	return 0;
 }
 
-/* The snapshot state's timestamp names; its file name in name. */
-static int
-state_snapshot(struct repod_ctx *x, int64_t state, struct ferry_meta **snap,
-    char *name, size_t len, struct ferry_error *err)
-{
-	struct ferry_meta *ts = NULL;
-	struct ferry_metafile mf;
-	int r;
-
-	if ((r = load_meta(x, state, "timestamp.json", FERRY_META_TIMESTAMP,
-	    &ts, NULL, NULL, err)) != 0)
-		return r;
-	r = ferry_meta_metafile(ts, "snapshot.json", &mf);
-	ferry_meta_free(ts);
-	if (r != 0)
-		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s: state %"
-		    PRId64 ": its timestamp names no snapshot", x->c->repo,
-		    state);
-	snprintf(name, len, "%" PRId64 ".snapshot.json", mf.version);
-	return load_meta(x, state, name, FERRY_META_SNAPSHOT, snap, NULL, NULL,
-	    err);
-}
-
 /*
  * The oldest state kept: the newest retain_states (of which extra are
  * still to come: 1 while the next state is being built), and every state
@@ -291,41 +268,29 @@ oldest_retained(struct repod_ctx *x, unsigned extra, const int64_t *st,
  * state's own files are added by the caller.
  */
 static int
+retained_name(void *arg, const char *name, int snapshot,
+    struct ferry_error *err)
+{
+	(void)snapshot;
+	(void)err;
+	return json_object_set_new(arg, name, json_true()) != 0 ?
+	    FERRY_ERR_NOMEM : 0;
+}
+
+static int
 retained_names(struct repod_ctx *x, json_t *set, struct ferry_error *err)
 {
-	struct ferry_meta *snap = NULL;
-	struct ferry_metafile mf;
 	int64_t *st = NULL, oldest;
 	size_t n, i;
-	const char *key;
-	json_t *v;
-	char name[320];
 	int r;
 
 	if ((r = ferry_tree_states(x->tree, &st, &n, err)) != 0)
 		return r;
 	oldest_retained(x, 1, st, n, &oldest);
-	for (i = 0; i < n && r == 0; i++) {
-		if (st[i] < oldest)
-			continue;
-		if ((r = state_snapshot(x, st[i], &snap, name, sizeof(name),
-		    err)) != 0)
-			break;
-		if (json_object_set_new(set, name, json_true()) != 0)
-			r = FERRY_ERR_NOMEM;
-		json_object_foreach((json_t *)snap->meta, key, v) {
-			if (r != 0)
-				break;
-			if (ferry_meta_metafile(snap, key, &mf) != 0)
-				continue;
-			snprintf(name, sizeof(name), "%" PRId64 ".%s",
-			    mf.version, key);
-			if (json_object_set_new(set, name, json_true()) != 0)
-				r = FERRY_ERR_NOMEM;
-		}
-		ferry_meta_free(snap);
-		snap = NULL;
-	}
+	for (i = 0; i < n && r == 0; i++)
+		if (st[i] >= oldest)
+			r = ferry_treegc_state_meta(x->tree, st[i],
+			    REPOD_META_MAX, retained_name, set, err);
 	free(st);
 	return r;
 }
