@@ -89,7 +89,7 @@ cmd_init(struct client *c, int argc, char **argv)
 	}
 	if (optind != argc || rootfile == NULL || c->nmirrors == 0)
 		return usage();
-	if (c->proxy != NULL && strncmp(c->proxy, "socks5h://", 10) != 0)
+	if (c->proxy != NULL && !ferry_fetch_proxy_ok(c->proxy))
 		return client_failf("init: --proxy must be socks5h://HOST:PORT, "
 		    "so that .onion names are resolved by Tor");
 	if (c->ntarget_mirrors == 0) {

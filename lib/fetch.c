@@ -86,6 +86,14 @@ ferry_fetch_opts_default(struct ferry_fetch_opts *opts)
 }
 
 int
+ferry_fetch_proxy_ok(const char *proxy)
+{
+	return proxy != NULL &&
+	    strncasecmp(proxy, PROXY_SCHEME, strlen(PROXY_SCHEME)) == 0 &&
+	    proxy[strlen(PROXY_SCHEME)] != '\0';
+}
+
+int
 ferry_fetcher_new(const struct ferry_fetch_opts *opts,
     struct ferry_fetcher **out)
 {
@@ -109,9 +117,7 @@ ferry_fetcher_new(const struct ferry_fetch_opts *opts,
 	 * would have names resolved here, which leaks .onion names and
 	 * defeats the point of a proxy for anonymity.
 	 */
-	if (opts->proxy != NULL &&
-	    (strncasecmp(opts->proxy, PROXY_SCHEME, strlen(PROXY_SCHEME)) != 0 ||
-	    opts->proxy[strlen(PROXY_SCHEME)] == '\0'))
+	if (opts->proxy != NULL && !ferry_fetch_proxy_ok(opts->proxy))
 		goto out;
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_result != CURLE_OK) {

@@ -36,6 +36,13 @@ struct ferry_fetch_opts {
 /* Fill opts with the defaults above. */
 void ferry_fetch_opts_default(struct ferry_fetch_opts *opts);
 
+/*
+ * Whether proxy is one a fetcher takes: a socks5h:// URL (case aside),
+ * a SOCKS5 proxy that resolves host names itself, as Tor's does; any
+ * other kind would have names (.onion ones too) resolved here.
+ */
+int ferry_fetch_proxy_ok(const char *proxy);
+
 struct ferry_fetcher;
 
 /*

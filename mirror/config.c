@@ -18,13 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <jansson.h>
 
 #include "lib/file.h"
 #include "lib/json.h"
 #include "lib/pathpattern.h"
+#include "lib/fetch.h"
 #include "mirror/mirror.h"
 
 #define CONFIG_MAX (1u << 20)
@@ -120,7 +120,7 @@ mirror_config_load(const char *dir, struct mirror_config *c,
 			if (json_is_null(v))
 				continue;
 			if (!json_is_string(v) ||
-			    mirror_proxy_check(json_string_value(v)) != 0)
+			    !ferry_fetch_proxy_ok(json_string_value(v)))
 				r = ferry_error_set(err, FERRY_ERR_INVALID_ARG,
 				    "%s: proxy: must be \"socks5h://HOST:PORT\" "
 				    "(a SOCKS proxy that resolves names, such as "
@@ -209,17 +209,5 @@ mirror_config_wants(const struct mirror_config *c, const char *path)
 	for (i = 0; i < c->npatterns; i++)
 		if (ferry_pathpattern_match(c->patterns[i], path) == 1)
 			return 1;
-	return 0;
-}
-
-int
-mirror_proxy_check(const char *proxy)
-{
-	static const char scheme[] = "socks5h://";
-
-	if (proxy == NULL || strncasecmp(proxy, scheme, sizeof(scheme) - 1) != 0 ||
-	    proxy[sizeof(scheme) - 1] == '\0' ||
-	    strlen(proxy) > 255)
-		return -1;
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "lib/fetch.h"
 #include "lib/file.h"
 #include "lib/meta.h"
 #include "lib/updater.h"
@@ -232,7 +233,7 @@ cmd_init(int argc, char **argv)
 			c.retain_states = (unsigned)k;
 			break;
 		case 'p':
-			if (mirror_proxy_check(optarg) != 0) {
+			if (!ferry_fetch_proxy_ok(optarg)) {
 				mirror_failf("--proxy: \"%s\" is not "
 				    "socks5h://HOST:PORT (a SOCKS proxy that "
 				    "resolves names, such as Tor's)", optarg);

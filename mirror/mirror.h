@@ -42,11 +42,6 @@ int mirror_config_load(const char *dir, struct mirror_config *c,
     struct ferry_error *err);
 int mirror_config_save(const struct mirror_config *c, struct ferry_error *err);
 void mirror_config_free(struct mirror_config *c);
-/*
- * 0 if proxy is a socks5h:// URL (a SOCKS proxy that resolves host names
- * itself, as Tor's does: needed for .onion upstreams), else -1.
- */
-int mirror_proxy_check(const char *proxy);
 /* Whether target path is one the mirror holds (its patterns; none: all). */
 int mirror_config_wants(const struct mirror_config *c, const char *path);
 

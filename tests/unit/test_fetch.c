@@ -349,7 +349,12 @@ test_new_invalid(void **state)
 		assert_int_equal(ferry_fetcher_new(&o, &f),
 		    FERRY_ERR_INVALID_ARG);
 		assert_null(f);
+		/* The one check that callers (client, mirror) share. */
+		assert_false(ferry_fetch_proxy_ok(bad_proxy[i]));
 	}
+	assert_false(ferry_fetch_proxy_ok(NULL));
+	assert_true(ferry_fetch_proxy_ok("socks5h://127.0.0.1:9050"));
+	assert_true(ferry_fetch_proxy_ok("SOCKS5H://[::1]:9050"));
 	/* Zero would switch a bound off. */
 	ferry_fetch_opts_default(&o);
 	o.min_speed = 0;
