@@ -979,6 +979,7 @@ ferry_fetch_multi_new(const struct ferry_fetch_opts *opts, unsigned parallel,
 		return FERRY_ERR_INVALID_ARG;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return FERRY_ERR_NOMEM;
+	atomic_init(&m->stopped, 0);
 	m->wait_tail = &m->wait;
 	m->done_tail = &m->done;
 	for (i = 0; i < parallel; i++) {

@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,7 @@ struct runner {
 	struct ferry_fetch_multi *m;
 	pthread_t tid;
 	size_t open, max_open;	/* downloads under way, and the most */
+	struct timespec drawn;	/* when it last asked for progress */
 };
 
 struct pool {
@@ -192,7 +194,7 @@ struct pool {
 	size_t next, n;		/* the next target to look at, of n */
 	uint64_t total;		/* bytes of every target listed */
 	uint64_t held;		/* of those, already in the tree */
-	uint64_t streamed;	/* bytes written to partial files */
+	atomic_uint_least64_t streamed;	/* bytes written to partial files */
 	int r;			/* the first failure, or 0 */
 	struct ferry_error err;
 };
@@ -277,9 +279,11 @@ pool_failed(struct pool *p)
 static void
 pool_progress(struct pool *p, int last)
 {
+	uint64_t streamed = atomic_load(&p->streamed);
+
 	if (!p->s->quiet)
-		mirror_progress("sync", p->held + p->streamed, p->total,
-		    p->streamed, p->next, p->n, last);
+		mirror_progress("sync", p->held + streamed, p->total,
+		    streamed, p->next, p->n, last);
 }
 
 static ferry_fetch_done_cb job_fetched;
@@ -290,15 +294,27 @@ job_write(void *arg, const unsigned char *buf, size_t len)
 {
 	struct job *j = arg;
 	struct pool *p = j->run->p;
+	struct timespec now;
 	int r;
 
-	if ((r = ferry_download_write(j->d, buf, len)) == 0) {
-		pthread_mutex_lock(&p->mu);
-		p->streamed += len;
-		pool_progress(p, 0);
-		pthread_mutex_unlock(&p->mu);
-	}
-	return r;
+	if ((r = ferry_download_write(j->d, buf, len)) != 0)
+		return r;
+	atomic_fetch_add(&p->streamed, len);
+	/*
+	 * The lock and the progress line at most ten times a second per
+	 * runner, not for every piece received.
+	 */
+	if (p->s->quiet)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - j->run->drawn.tv_sec) * 1000 +
+	    (now.tv_nsec - j->run->drawn.tv_nsec) / 1000000 < 100)
+		return 0;
+	j->run->drawn = now;
+	pthread_mutex_lock(&p->mu);
+	pool_progress(p, 0);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
 }
 
 /* Hand j's next fetch to the multi: 1 if one is under way, 0 if j is over. */
@@ -480,6 +496,7 @@ fetch_targets(struct sync *s, struct ferry_error *err)
 	int r;
 
 	memset(&p, 0, sizeof(p));
+	atomic_init(&p.streamed, 0);
 	p.s = s;
 	p.n = json_array_size(s->targets);
 	for (k = 0; k < p.n; k++)
