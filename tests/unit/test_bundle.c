@@ -38,43 +38,29 @@
 #define MIB (1024u * 1024u)
 
 struct fx {
-	char dir[256];
+	char dir[UNIT_DIR_MAX];
 	char src[320];		/* a source tree */
 	char out[320];		/* a bundle */
 	char dest[320];		/* an extraction target */
 };
+UNIT_FX_CHECK(struct fx);
 
 /* ---- helpers ---- */
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = unit_fx_new(state, sizeof(*f), "bundle");
 
 	if (f == NULL)
 		return -1;
-	if (unit_mkdtemp(f->dir, sizeof(f->dir), "bundle") != 0) {
-		free(f);
-		return -1;
-	}
 	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
 	snprintf(f->out, sizeof(f->out), "%s/b.tar.zst", f->dir);
 	snprintf(f->dest, sizeof(f->dest), "%s/dest", f->dir);
 	if (mkdir(f->src, 0755) == -1) {
-		free(f);
+		(void)unit_fx_teardown(state);
 		return -1;
 	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	(void)unit_rmtree(f->dir);
-	free(f);
 	return 0;
 }
 
@@ -1416,7 +1402,7 @@ test_failure_removes_everything(void **state)
 	unit_assert_dir_is(f->dir, "b.tar.zst/src");
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, unit_fx_teardown)
 
 int
 main(void)

@@ -40,10 +40,11 @@
 #define T0	1700000000
 
 struct fx {
-	char dir[256];
+	char dir[UNIT_DIR_MAX];
 	char path[512];		/* DIR/catalog.db, not created */
 	char shm[256];		/* a tmpfs directory, if one was made */
 };
+UNIT_FX_CHECK(struct fx);
 
 /* ---- the allocator hook: SQLite fails its Nth allocation ---- */
 
@@ -91,16 +92,11 @@ install_hook(void)
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = unit_fx_new(state, sizeof(*f), "catalog");
 
 	if (f == NULL)
 		return -1;
-	if (unit_mkdtemp(f->dir, sizeof(f->dir), "catalog") != 0) {
-		free(f);
-		return -1;
-	}
 	snprintf(f->path, sizeof(f->path), "%s/catalog.db", f->dir);
-	*state = f;
 	return 0;
 }
 
@@ -109,11 +105,9 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	(void)unit_rmtree(f->dir);
 	if (f->shm[0] != '\0')
 		(void)unit_rmtree(f->shm);
-	free(f);
-	return 0;
+	return unit_fx_teardown(state);
 }
 
 static struct ferry_catalog *

@@ -30,24 +30,16 @@
 #define MIB (1024u * 1024u)
 
 struct fx {
-	char dir[256];
+	char dir[UNIT_DIR_MAX];
 };
+UNIT_FX_CHECK(struct fx);
 
 /* ---- helpers ---- */
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	if (unit_mkdtemp(f->dir, sizeof(f->dir), "file") != 0) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return unit_fx_new(state, sizeof(struct fx), "file") != NULL ? 0 : -1;
 }
 
 static int
@@ -57,9 +49,7 @@ teardown(void **state)
 
 	/* Make sure a test that removed write permission can be cleaned. */
 	(void)chmod(f->dir, 0700);
-	(void)unit_rmtree(f->dir);
-	free(f);
-	return 0;
+	return unit_fx_teardown(state);
 }
 
 /* Assert path holds exactly want (len bytes), read the plain way. */

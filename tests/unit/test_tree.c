@@ -45,9 +45,10 @@
 #define TS3 "{\"timestamp\":3}"
 
 struct fx {
-	char dir[256];		/* the scratch directory */
+	char dir[UNIT_DIR_MAX];	/* the scratch directory */
 	char tree[300];		/* dir/tree, made by ferry_tree_open */
 };
+UNIT_FX_CHECK(struct fx);
 
 /* ---- helpers ---- */
 
@@ -65,26 +66,11 @@ count_fds(void)
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = unit_fx_new(state, sizeof(*f), "tree");
 
 	if (f == NULL)
 		return -1;
-	if (unit_mkdtemp(f->dir, sizeof(f->dir), "tree") != 0) {
-		free(f);
-		return -1;
-	}
 	snprintf(f->tree, sizeof(f->tree), "%s/tree", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	(void)unit_rmtree(f->dir);
-	free(f);
 	return 0;
 }
 
@@ -1799,7 +1785,7 @@ test_no_descriptor_leak(void **state)
 	json_decref(h);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, unit_fx_teardown)
 
 int
 main(void)

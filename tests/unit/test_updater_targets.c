@@ -668,6 +668,35 @@ test_download_resume(void **state)
 	expect_dl(f, "e.bin", blob, len);
 }
 
+/* f->mirror: a new empty directory, for a second target mirror. */
+static void
+make_mirror(struct fx *f)
+{
+	snprintf(f->mirror, sizeof(f->mirror), "%s/ferry-tmirror.XXXXXX",
+	    repo_tmpdir());
+	assert_non_null(mkdtemp(f->mirror));
+}
+
+/*
+ * begin(), then the updater made again with two target mirrors: f->mirror
+ * first, then the repository's own.
+ */
+static void
+begin_two_mirrors(struct fx *f)
+{
+	struct ferry_updater_config cfg;
+	const char *urls[2];
+
+	begin(f);
+	ferry_updater_free(f->u);
+	repo_config(f->r, f->client, &cfg);
+	urls[0] = f->mirror;
+	urls[1] = f->r->tgt;
+	cfg.target_urls = urls;
+	cfg.ntarget_urls = 2;
+	f->u = repo_updater_cfg(&cfg);
+}
+
 /*
  * The download one fetch at a time (what the mirror runs many of at
  * once): each mirror in turn from where the partial file stands, twice
@@ -677,29 +706,19 @@ static void
 test_download_steps(void **state)
 {
 	struct fx *f = *state;
-	struct ferry_updater_config cfg;
 	struct ferry_download *d = NULL;
 	struct ferry_fetcher *fe = NULL;
 	struct ferry_error err, e;
 	struct ferry_target t;
-	const char *urls[2], *url;
+	const char *url;
 	char path[1024], part[1100];
 	uint64_t off, max, resumed = 99;
 	size_t len = strlen(blob);
 	int i;
 
 	repo_add_target(f->r, "targets", "dir/file.bin", blob, len);
-	snprintf(f->mirror, sizeof(f->mirror), "%s/ferry-tmirror.XXXXXX",
-	    repo_tmpdir());
-	assert_non_null(mkdtemp(f->mirror));
-	begin(f);
-	ferry_updater_free(f->u);
-	repo_config(f->r, f->client, &cfg);
-	urls[0] = f->mirror;
-	urls[1] = f->r->tgt;
-	cfg.target_urls = urls;
-	cfg.ntarget_urls = 2;
-	f->u = repo_updater_cfg(&cfg);
+	make_mirror(f);
+	begin_two_mirrors(f);
 	get(f, "dir/file.bin", &t);
 	assert_int_equal(ferry_fetcher_new(NULL, &fe), 0);
 
@@ -942,24 +961,13 @@ static void
 test_target_mirror_failover(void **state)
 {
 	struct fx *f = *state;
-	struct ferry_updater_config cfg;
 	struct ferry_error err;
 	struct ferry_target t;
-	const char *urls[2];
 
 	repo_add_target(f->r, "targets", "dir/file.bin", blob, strlen(blob));
-	snprintf(f->mirror, sizeof(f->mirror), "%s/ferry-tmirror.XXXXXX",
-	    repo_tmpdir());
-	assert_non_null(mkdtemp(f->mirror));
+	make_mirror(f);
 	serve_bad(f, f->mirror, "dir/file.bin", strlen(blob));
-	begin(f);
-	ferry_updater_free(f->u);
-	repo_config(f->r, f->client, &cfg);
-	urls[0] = f->mirror;
-	urls[1] = f->r->tgt;
-	cfg.target_urls = urls;
-	cfg.ntarget_urls = 2;
-	f->u = repo_updater_cfg(&cfg);
+	begin_two_mirrors(f);
 	get(f, "dir/file.bin", &t);
 	assert_int_equal(download(f, &t, "file.bin", &err), 0);
 	expect_dl(f, "file.bin", blob, strlen(blob));

@@ -98,6 +98,49 @@ unit_rmtree(const char *dir)
 	return nftw(dir, unit_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/*
+ * A per-test fixture is a struct that begins with "char dir[UNIT_DIR_MAX]",
+ * a scratch directory made for the test and removed after it;
+ * UNIT_FX_CHECK(struct fx) after its definition checks that layout.
+ */
+#define UNIT_DIR_MAX 256
+#define UNIT_FX_CHECK(T)						\
+	_Static_assert(offsetof(T, dir) == 0 &&				\
+	    sizeof(((T *)0)->dir) == UNIT_DIR_MAX,			\
+	    #T " must begin with char dir[UNIT_DIR_MAX]")
+
+/*
+ * For a setup function: a zeroed fixture of size bytes, its dir a new
+ * unit_mkdtemp() directory with tag, stored in *state too.  NULL (and
+ * nothing left behind) on failure.
+ */
+static inline void *
+unit_fx_new(void **state, size_t size, const char *tag)
+{
+	char *f;
+
+	if (size < UNIT_DIR_MAX || (f = calloc(1, size)) == NULL)
+		return NULL;
+	if (unit_mkdtemp(f, UNIT_DIR_MAX, tag) != 0) {
+		free(f);
+		return NULL;
+	}
+	*state = f;
+	return f;
+}
+
+/* The teardown: remove the fixture's scratch directory and free it. */
+static inline int
+unit_fx_teardown(void **state)
+{
+	char *dir = *state;
+
+	(void)unit_rmtree(dir);
+	free(dir);
+	*state = NULL;
+	return 0;
+}
+
 /* out = "dir/name"; the test fails if it does not fit. */
 static inline void
 unit_join(char *out, size_t cap, const char *dir, const char *name)
