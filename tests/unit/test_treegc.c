@@ -30,33 +30,19 @@
 #define EXPIRES "2030-01-01T00:00:00Z"
 
 struct fx {
-	char dir[256];
+	char dir[UNIT_DIR_MAX];
 	char tree[300];
 };
+UNIT_FX_CHECK(struct fx);
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = unit_fx_new(state, sizeof(*f), "treegc");
 
 	if (f == NULL)
 		return -1;
-	if (unit_mkdtemp(f->dir, sizeof(f->dir), "treegc") != 0) {
-		free(f);
-		return -1;
-	}
 	snprintf(f->tree, sizeof(f->tree), "%s/tree", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	(void)unit_rmtree(f->dir);
-	free(f);
 	return 0;
 }
 
@@ -167,6 +153,73 @@ test_prunes_only_unreferenced(void **state)
 	ferry_tree_close(t);
 }
 
+/* ferry_treegc_state_meta: the snapshot first, then each role file. */
+struct seen_names {
+	char names[4][64];
+	int snapshot[4];
+	int n;
+	int stop_at;	/* return 7 at this call (1-based), or 0 */
+};
+
+static int
+seen_cb(void *arg, const char *name, int snapshot, struct ferry_error *err)
+{
+	struct seen_names *w = arg;
+
+	(void)err;
+	assert_true(w->n < 4);
+	snprintf(w->names[w->n], sizeof(w->names[0]), "%s", name);
+	w->snapshot[w->n] = snapshot;
+	return ++w->n == w->stop_at ? 7 : 0;
+}
+
+static void
+test_state_meta(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_error err = { 0 };
+	struct ferry_tree *t = NULL;
+	static const char no_snapshot[] = "{\"signatures\":[],\"signed\":"
+	    "{\"_type\":\"timestamp\",\"spec_version\":\"1.0.31\","
+	    "\"version\":3,\"expires\":\"" EXPIRES "\",\"meta\":{}}}";
+	struct seen_names w;
+	char bad[512];
+
+	assert_int_equal(ferry_tree_open(f->tree, 0, &t, &err), 0);
+	publish(f, t, 3, "hello.txt", H_HELLO, "hello\n");
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(ferry_treegc_state_meta(t, 1, 1 << 20, seen_cb, &w,
+	    &err), 0);
+	assert_int_equal(w.n, 2);
+	assert_string_equal(w.names[0], "3.snapshot.json");
+	assert_int_equal(w.snapshot[0], 1);
+	assert_string_equal(w.names[1], "3.targets.json");
+	assert_int_equal(w.snapshot[1], 0);
+	/* A non-zero return stops it, and is returned. */
+	memset(&w, 0, sizeof(w));
+	w.stop_at = 1;
+	assert_int_equal(ferry_treegc_state_meta(t, 1, 1 << 20, seen_cb, &w,
+	    &err), 7);
+	assert_int_equal(w.n, 1);
+	/* Over the size limit: an error naming the file, no call. */
+	memset(&w, 0, sizeof(w));
+	assert_int_not_equal(ferry_treegc_state_meta(t, 1, 64, seen_cb, &w,
+	    &err), 0);
+	assert_int_equal(w.n, 0);
+	/* A timestamp without its snapshot: an error naming the file. */
+	snprintf(bad, sizeof(bad), "%s/.states/0000000001/timestamp.json",
+	    f->tree);
+	assert_int_equal(unlink(bad), 0);
+	unit_put_file(bad, no_snapshot, strlen(no_snapshot));
+	ferry_error_clear(&err);
+	assert_int_not_equal(ferry_treegc_state_meta(t, 1, 1 << 20, seen_cb,
+	    &w, &err), 0);
+	if (strstr(err.msg, "state 1: timestamp.json") == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(w.n, 0);
+	ferry_tree_close(t);
+}
+
 /* A state whose metadata cannot be read: an error, and nothing removed. */
 static void
 test_unreadable_state_removes_nothing(void **state)
@@ -223,10 +276,14 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_prunes_only_unreferenced,
-		    setup, teardown),
+		    setup, unit_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_unreadable_state_removes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+		    test_unreadable_state_removes_nothing, setup,
+		    unit_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_state_meta, setup,
+		    unit_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_empty, setup,
+		    unit_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
