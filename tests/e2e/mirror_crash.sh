@@ -8,42 +8,18 @@
 # new bundle published every few kills.
 set -u
 name=mirror_crash
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
-for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT FERRY_MIRROR; do
-	eval "p=\${$v:-}"
-	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
-done
-sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT mirror=$FERRY_MIRROR
+. "${top_srcdir:?is unset: run this from make check}/tests/e2e/lib.sh.inc"
+bins sign repod client mirror
 KILLS=${FERRY_CRASH_KILLS:-30}
 NB=5
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
-spid=
-cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-cd "$tmp" || fail "cd $tmp"
-checks=0
-ok() { checks=$((checks + 1)); }
-run() {
-	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
-	ok
-}
+setup spid
 
 echo "== $NB bundles of 12 images each"
 printf 'crash test passphrase\n' >pw
 mkdir keys content content/apps
-for k in root targets snapshot timestamp; do
-	run "$sign" key generate --kdf interactive --label "$k" \
-	    --passphrase-fd 3 "keys/$k.key" 3<pw
-done
-ws=$tmp/ws
-run "$sign" init -C "$ws" --key root=keys/root.pub \
-    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
-    --key timestamp=keys/timestamp.pub
+genkeys root targets snapshot timestamp
+workspace
 n=1
 while [ $n -le $NB ]; do
 	: >list
@@ -58,16 +34,9 @@ while [ $n -le $NB ]; do
 		i=$((i + 1))
 	done
 	run "$sign" targets add -C "$ws" --list list
-	run "$sign" request -C "$ws" -o "req$n.json"
-	rm -rf sig && mkdir sig || fail "mkdir sig"
 	keys=targets
 	[ $n = 1 ] && keys="root targets"
-	for k in $keys; do
-		run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 \
-		    -o "sig/$k.sig" "req$n.json" 3<pw
-	done
-	run "$sign" merge -C "$ws" sig/*.sig
-	run "$sign" bundle -C "$ws" "b$n.tar.zst"
+	bundle $n $keys
 	n=$((n + 1))
 done
 st=$tmp/st
@@ -78,22 +47,8 @@ pub() {
 	    "b$1.tar.zst" 3<pw
 }
 pub 1
-user=nobody
-[ "$(id -u)" = 0 ] || user=$(id -un)
 chmod -R a+rX "$tmp" || fail "chmod"
-"$repod" serve --mirror "$st/repo" --listen 127.0.0.1:0 --user "$user" \
-    2>serve.log &
-spid=$!
-port=
-i=0
-while [ $i -lt 100 ] && [ -z "$port" ]; do
-	port=$(sed -n 's/.*msg=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    serve.log | head -n 1)
-	[ -n "$port" ] || sleep 0.1
-	i=$((i + 1))
-done
-[ -n "$port" ] || { cat serve.log >&2; fail "serve did not listen"; }
-url=http://127.0.0.1:$port
+serve --mirror "$st/repo"
 run "$mirror" init -d m --root "$ws/metadata/1.root.json" --upstream "$url"
 
 # check M WHY: whatever mirror M serves is whole.  A new device refreshes

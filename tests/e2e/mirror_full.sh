@@ -7,22 +7,12 @@
 # completes.
 set -u
 name=mirror_full
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
-for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT FERRY_MIRROR; do
-	eval "p=\${$v:-}"
-	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
-done
-sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT mirror=$FERRY_MIRROR
+. "${top_srcdir:?is unset: run this from make check}/tests/e2e/lib.sh.inc"
+bins sign repod client mirror
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
 mounted=
-cleanup() {
-	[ -n "$mounted" ] && umount "$mounted" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-cd "$tmp" || fail "cd $tmp"
+at_exit() { [ -n "$mounted" ] && umount "$mounted" 2>/dev/null; }
+setup
 mkdir small || fail "mkdir"
 if [ "$(id -u)" != 0 ] ||
     ! mount -t tmpfs -o size=3m,mode=0755 ferry-test "$tmp/small" 2>/dev/null
@@ -31,26 +21,15 @@ then
 	exit 77
 fi
 mounted=$tmp/small
-checks=0
-ok() { checks=$((checks + 1)); }
-run() {
-	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
-	ok
-}
 
 echo "== a repository: 1 MiB of targets, then 4 MiB more"
 printf 'full test passphrase\n' >pw
 mkdir keys content
-for k in root targets snapshot timestamp; do
-	run "$sign" key generate --kdf interactive --label "$k" \
-	    --passphrase-fd 3 "keys/$k.key" 3<pw
-done
-ws=$tmp/ws
-run "$sign" init -C "$ws" --key root=keys/root.pub \
-    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
-    --key timestamp=keys/timestamp.pub
-# bundle N KEYS COUNT SIZE: COUNT new targets of SIZE bytes, bundled.
-bundle() {
+genkeys root targets snapshot timestamp
+workspace
+# publish N KEYS COUNT SIZE: COUNT new targets of SIZE bytes, bundled and
+# published.
+publish() {
 	: >list
 	i=0
 	while [ $i -lt "$3" ]; do
@@ -61,28 +40,21 @@ bundle() {
 		i=$((i + 1))
 	done
 	run "$sign" targets add -C "$ws" --list list
-	run "$sign" request -C "$ws" -o "req$1.json"
-	rm -rf sig && mkdir sig || fail "mkdir sig"
-	for k in $2; do
-		run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 \
-		    -o "sig/$k.sig" "req$1.json" 3<pw
-	done
-	run "$sign" merge -C "$ws" sig/*.sig
-	run "$sign" bundle -C "$ws" "b$1.tar.zst"
+	bundle "$1" $2
 	[ -d st ] || run "$repod" init -d st \
 	    --root "$ws/metadata/1.root.json" \
 	    --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key
 	run "$repod" publish -d st --images content --passphrase-fd 3 \
 	    "b$1.tar.zst" 3<pw
 }
-bundle 1 "root targets" 4 262144
+publish 1 "root targets" 4 262144
 
 echo "== the mirror on a 3 MiB file system"
 run "$mirror" init -d small/m --root "$ws/metadata/1.root.json" \
     --upstream "$tmp/st/repo"
 run "$mirror" sync -d small/m
 before=$(readlink small/m/repo/metadata)
-bundle 2 targets 8 524288
+publish 2 targets 8 524288
 rc=0
 "$mirror" sync -d small/m >out 2>err || rc=$?
 [ "$rc" = 1 ] || { cat out err >&2; fail "sync onto a full disk: exit $rc"; }

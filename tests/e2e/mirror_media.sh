@@ -15,61 +15,26 @@
 # other files, and an expired live state.
 set -u
 name=mirror_media
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
-for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT FERRY_MIRROR; do
-	eval "p=\${$v:-}"
-	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
-done
-sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT mirror=$FERRY_MIRROR
+. "${top_srcdir:?is unset: run this from make check}/tests/e2e/lib.sh.inc"
+bins sign repod client mirror
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: no python3"; exit 77; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
 small=
-cleanup() {
-	[ -n "$small" ] && umount "$small" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-cd "$tmp" || fail "cd $tmp"
-checks=0
-ok() { checks=$((checks + 1)); }
-run() {
-	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
-	ok
-}
+at_exit() { [ -n "$small" ] && umount "$small" 2>/dev/null; }
+setup
 
 echo "== a repository from the signer, published by repod"
 printf 'media test passphrase\n' >pw
 mkdir keys content content/apps
-for k in root targets snapshot timestamp apps; do
-	run "$sign" key generate --kdf interactive --label "$k" \
-	    --passphrase-fd 3 "keys/$k.key" 3<pw
-done
-ws=$tmp/ws
+genkeys root targets snapshot timestamp apps
+workspace
 root1=$ws/metadata/1.root.json
-run "$sign" init -C "$ws" --key root=keys/root.pub \
-    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
-    --key timestamp=keys/timestamp.pub
 run "$sign" delegate -C "$ws" --key keys/apps.pub --path 'apps/*' apps
 printf 'hello\n' >content/hello.txt
 head -c 200000 /dev/urandom >content/apps/a.img
 (cd content && "$sign" targets add -C "$ws" hello.txt) >out 2>&1 ||
 	fail "targets add: $(cat out)"
 run "$sign" targets add -C "$ws" --path apps/a.img content/apps/a.img
-# bundle N KEY...: sign the staged roles and bundle them as bN.tar.zst.
-bundle() {
-	n=$1
-	shift
-	run "$sign" request -C "$ws" -o "req$n.json"
-	rm -rf sig && mkdir sig || fail "mkdir sig"
-	for k in "$@"; do
-		run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 \
-		    -o "sig/$k.sig" "req$n.json" 3<pw
-	done
-	run "$sign" merge -C "$ws" sig/*.sig
-	run "$sign" bundle -C "$ws" "b$n.tar.zst"
-}
 # add TARGET BYTES N: a new apps/ target, published as bundle N.
 add() {
 	head -c "$2" /dev/urandom >"content/apps/$1"
@@ -202,7 +167,6 @@ cmp -s files.list manifest.list || { diff files.list manifest.list >&2;
 ok
 # And it is what schemas/export.schema.json describes (where Debian's
 # python3 has jsonschema).
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
 	/usr/bin/python3 "$top_srcdir/tests/e2e/schema_check.py" \
 	    "$top_srcdir/schemas" usb/ferry-export.json ||

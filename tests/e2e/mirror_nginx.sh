@@ -7,66 +7,34 @@
 # Skipped where nginx is not installed.
 set -u
 name=mirror_nginx
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
-for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT FERRY_MIRROR; do
-	eval "p=\${$v:-}"
-	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
-done
-sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT mirror=$FERRY_MIRROR
+. "${top_srcdir:?is unset: run this from make check}/tests/e2e/lib.sh.inc"
+bins sign repod client mirror
 nginx=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null) ||
 	{ echo "SKIP: nginx is not installed"; exit 77; }
 command -v curl >/dev/null 2>&1 || { echo "SKIP: no curl"; exit 77; }
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 block=$top_srcdir/docs/service/ferry-mirror.nginx.conf
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
-npid=
-cleanup() {
-	[ -n "$npid" ] && kill "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-cd "$tmp" || fail "cd $tmp"
-checks=0
-ok() { checks=$((checks + 1)); }
-run() {
-	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
-	ok
-}
+setup npid
 
 echo "== a repository, and a mirror of it"
 printf 'nginx test passphrase\n' >pw
 mkdir keys content
-for k in root targets snapshot timestamp; do
-	run "$sign" key generate --kdf interactive --label "$k" \
-	    --passphrase-fd 3 "keys/$k.key" 3<pw
-done
-ws=$tmp/ws
-run "$sign" init -C "$ws" --key root=keys/root.pub \
-    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
-    --key timestamp=keys/timestamp.pub
-bundle() { # bundle N FILE KEY...: add FILE, sign, bundle, publish
+genkeys root targets snapshot timestamp
+workspace
+publish() { # publish N FILE KEY...: add FILE, sign, bundle, publish
 	n=$1 f=$2
 	shift 2
 	head -c 70000 /dev/urandom >"content/$f"
 	(cd content && "$sign" targets add -C "$ws" "$f") >out 2>&1 ||
 		fail "targets add: $(cat out)"
-	run "$sign" request -C "$ws" -o "req$n.json"
-	rm -rf sig && mkdir sig || fail "mkdir sig"
-	for k in "$@"; do
-		run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 \
-		    -o "sig/$k.sig" "req$n.json" 3<pw
-	done
-	run "$sign" merge -C "$ws" sig/*.sig
-	run "$sign" bundle -C "$ws" "b$n.tar.zst"
+	bundle "$n" "$@"
 	[ -d st ] || run "$repod" init -d st \
 	    --root "$ws/metadata/1.root.json" \
 	    --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key
 	run "$repod" publish -d st --images content --passphrase-fd 3 \
 	    "b$n.tar.zst" 3<pw
 }
-bundle 1 one.bin root targets
+publish 1 one.bin root targets
 run "$mirror" init -d m --root "$ws/metadata/1.root.json" \
     --upstream "$tmp/st/repo"
 run "$mirror" sync -d m
@@ -148,7 +116,7 @@ printf '%s\n' "$h" | grep -qi '^cache-control: .*immutable' ||
 ok
 
 echo "== a sync switches the state under nginx"
-bundle 2 two.bin targets
+publish 2 two.bin targets
 run "$mirror" sync -d m
 chmod -R a+rX m || fail "chmod"
 device "state 2" two.bin

@@ -10,41 +10,16 @@
 # stand-in for Tor's SOCKS port, tests/e2e/socks5h_server.py).
 set -u
 name=mirror_sync
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
-for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT FERRY_MIRROR; do
-	eval "p=\${$v:-}"
-	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
-done
-sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT mirror=$FERRY_MIRROR
+. "${top_srcdir:?is unset: run this from make check}/tests/e2e/lib.sh.inc"
+bins sign repod client mirror
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
-spid= xpid=
-cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-	[ -n "$xpid" ] && kill "$xpid" 2>/dev/null && wait "$xpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-cd "$tmp" || fail "cd $tmp"
-checks=0
-ok() { checks=$((checks + 1)); }
-run() {
-	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
-	ok
-}
+setup spid xpid
 
 echo "== a repository from the signer, published and served by repod"
 printf 'mirror test passphrase\n' >pw
 mkdir keys content content/apps
-for k in root targets snapshot timestamp apps; do
-	run "$sign" key generate --kdf interactive --label "$k" \
-	    --passphrase-fd 3 "keys/$k.key" 3<pw
-done
-ws=$tmp/ws
-run "$sign" init -C "$ws" --key root=keys/root.pub \
-    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
-    --key timestamp=keys/timestamp.pub
+genkeys root targets snapshot timestamp apps
+workspace
 run "$sign" delegate -C "$ws" --key keys/apps.pub --path 'apps/*' apps
 printf 'hello\n' >content/hello.txt
 head -c 200000 /dev/urandom >content/apps/a.img
@@ -53,46 +28,14 @@ head -c 100000 /dev/urandom >content/apps/b.img
 	fail "targets add: $(cat out)"
 run "$sign" targets add -C "$ws" --path apps/a.img content/apps/a.img
 run "$sign" targets add -C "$ws" --path apps/b.img content/apps/b.img
-# bundle N KEY...: sign the staged roles and bundle them as bN.tar.zst.
-bundle() {
-	n=$1
-	shift
-	run "$sign" request -C "$ws" -o "req$n.json"
-	rm -rf sig && mkdir sig || fail "mkdir sig"
-	for k in "$@"; do
-		run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 \
-		    -o "sig/$k.sig" "req$n.json" 3<pw
-	done
-	run "$sign" merge -C "$ws" sig/*.sig
-	run "$sign" bundle -C "$ws" "b$n.tar.zst"
-}
 bundle 1 root targets apps
 st=$tmp/st
 run "$repod" init -d "$st" --root "$ws/metadata/1.root.json" \
     --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key
 run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
     b1.tar.zst 3<pw
-user=nobody
-[ "$(id -u)" = 0 ] || user=$(id -un)
-"$repod" serve -d "$st" --listen 127.0.0.1:0 --user "$user" \
-    --passphrase-fd 3 3<pw 2>serve.log &
-spid=$!
-port=
-i=0
-while [ $i -lt 100 ] && [ -z "$port" ]; do
-	port=$(sed -n 's/.*msg=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    serve.log | head -n 1)
-	[ -n "$port" ] || sleep 0.1
-	i=$((i + 1))
-done
-[ -n "$port" ] || { cat serve.log >&2; fail "serve did not listen"; }
-url=http://127.0.0.1:$port
-i=0
-until curl -fs "$url/metadata/timestamp.json" >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { cat serve.log >&2; fail "serve does not serve"; }
-	sleep 0.1
-done
+serve -d "$st" --passphrase-fd 3 3<pw
+answers metadata/timestamp.json /dev/null "serve does not serve"
 
 # client DEV TREE WHY: a new device refreshes from mirror tree TREE and
 # downloads TARGET... (its bytes must be the published ones).

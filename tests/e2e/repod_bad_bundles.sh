@@ -19,29 +19,16 @@
 # Needs FERRY_SIGN, FERRY_REPOD, FERRY_CLIENT, python3, zstd.
 set -u
 name=repod_bad_bundles
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
+. "${top_srcdir:?is unset: run this from make check}/tests/e2e/lib.sh.inc"
 skip() { echo "$name: SKIP: $*" >&2; exit 77; }
-for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT; do
-	eval "p=\${$v:-}"
-	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
-done
-sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT
+bins sign repod client
 py=/usr/bin/python3
 [ -x "$py" ] || py=$(command -v python3 2>/dev/null) || skip "no python3"
 for t in zstd sha256sum; do
 	command -v "$t" >/dev/null 2>&1 || skip "$t not found on PATH"
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT PIPE TERM
-cd "$tmp" || fail "cd $tmp"
-checks=0
-ok() { checks=$((checks + 1)); }
-run() { # run CMD...: must succeed
-	"$@" >out 2>err || { rc=$?; cat out err >&2; fail "$* exited $rc"; }
-	ok
-}
+setup
 
 # Bundle surgery, by hand: what the signer would never write.
 cat >bt.py <<'EOF'
@@ -123,14 +110,8 @@ bt() { "$py" bt.py "$@" || fail "bt.py $*"; }
 echo "== keys, a workspace, bundles b1 and b2"
 printf 'bad bundles passphrase\n' >pw
 mkdir keys content content/apps
-for k in root targets snapshot timestamp apps evil; do
-	run "$sign" key generate --kdf interactive --label "$k" \
-	    --passphrase-fd 3 "keys/$k.key" 3<pw
-done
-ws=$tmp/ws
-run "$sign" init -C "$ws" --key root=keys/root.pub \
-    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
-    --key timestamp=keys/timestamp.pub
+genkeys root targets snapshot timestamp apps evil
+workspace
 printf 'hello from the targets role\n' >content/hello.txt
 printf 'image a, version 1\n' >content/apps/a.img
 printf 'news in the second bundle\n' >content/news.txt
@@ -146,18 +127,6 @@ grep -q '"apps/a.img"' "$ws/staged/apps.json" ||
 	fail "apps/a.img is not in role apps: $(cat "$ws/staged/apps.json")"
 ok
 
-# sign_merge N KEY...: request N, signed by each KEY, merged.
-sign_merge() {
-	n=$1
-	shift
-	run "$sign" request -C "$ws" -o "req$n.json"
-	rm -rf sig && mkdir sig
-	for k in "$@"; do
-		run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 \
-		    -o "sig/$k.sig" "req$n.json" 3<pw
-	done
-	run "$sign" merge -C "$ws" sig/*.sig
-}
 sign_merge 1 root targets apps
 run "$sign" bundle -C "$ws" b1
 run "$sign" bundle -C "$ws" b1.tar.zst

@@ -7,55 +7,24 @@
 # process runs as nobody, apart from the key process.
 set -u
 name=repod_origin
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
-for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT; do
-	eval "p=\${$v:-}"
-	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
-done
-sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT
-interop=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/interop
+. "${top_srcdir:?is unset: run this from make check}/tests/e2e/lib.sh.inc"
+bins sign repod client
+interop=$top_srcdir/tests/interop
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
-spid=
-cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-cd "$tmp" || fail "cd $tmp"
-checks=0
-ok() { checks=$((checks + 1)); }
-run() {
-	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
-	ok
-}
+setup spid
 
 echo "== a repository from the signer"
 printf 'origin test passphrase\n' >pw
 mkdir keys content content/apps
-for k in root targets snapshot timestamp apps; do
-	run "$sign" key generate --kdf interactive --label "$k" \
-	    --passphrase-fd 3 "keys/$k.key" 3<pw
-done
-ws=$tmp/ws
-run "$sign" init -C "$ws" --key root=keys/root.pub \
-    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
-    --key timestamp=keys/timestamp.pub
+genkeys root targets snapshot timestamp apps
+workspace
 run "$sign" delegate -C "$ws" --key keys/apps.pub --path 'apps/*' apps
 printf 'hello from the origin\n' >content/hello.txt
 head -c 300000 /dev/urandom >content/apps/app.img
 (cd content && "$sign" targets add -C "$ws" hello.txt) >out 2>&1 ||
 	fail "targets add: $(cat out)"
 run "$sign" targets add -C "$ws" --path apps/app.img content/apps/app.img
-run "$sign" request -C "$ws" -o req.json
-mkdir sig
-for k in root targets apps; do
-	run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 -o "sig/$k.sig" \
-	    req.json 3<pw
-done
-run "$sign" merge -C "$ws" sig/*.sig
-run "$sign" bundle -C "$ws" b1.tar.zst
+bundle 1 root targets apps
 
 echo "== publish, then serve with short expiries"
 st=$tmp/st
@@ -71,27 +40,8 @@ cat >"$st/repod.json" <<'JSON'
 JSON
 run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
     b1.tar.zst 3<pw
-user=nobody
-[ "$(id -u)" = 0 ] || user=$(id -un)
-"$repod" serve -d "$st" --listen 127.0.0.1:0 --user "$user" \
-    --passphrase-fd 3 3<pw 2>serve.log &
-spid=$!
-port=
-i=0
-while [ $i -lt 100 ] && [ -z "$port" ]; do
-	port=$(sed -n 's/.*msg=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    serve.log | head -n 1)
-	[ -n "$port" ] || sleep 0.1
-	i=$((i + 1))
-done
-[ -n "$port" ] || { cat serve.log >&2; fail "serve did not listen"; }
-url=http://127.0.0.1:$port
-i=0
-until curl -fs "$url/health" >health.json 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { cat serve.log >&2; fail "/health never answered"; }
-	sleep 0.1
-done
+serve -d "$st" --passphrase-fd 3 3<pw
+answers health health.json "/health never answered"
 ok
 
 echo "== the process split"

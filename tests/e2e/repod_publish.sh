@@ -8,36 +8,17 @@
 # again afterwards just works.
 set -u
 name=repod_publish
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
-for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT; do
-	eval "p=\${$v:-}"
-	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
-done
-sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT
+. "${top_srcdir:?is unset: run this from make check}/tests/e2e/lib.sh.inc"
+bins sign repod client
 KILLS=${FERRY_CRASH_KILLS:-40}
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT PIPE TERM
-cd "$tmp" || fail "cd $tmp"
-checks=0
-ok() { checks=$((checks + 1)); }
-run() { # run CMD...: must succeed
-	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
-	ok
-}
+setup
 
 echo "== keys and a workspace"
 printf 'publish test passphrase\n' >pw
 mkdir keys content
-for k in root targets snapshot timestamp apps; do
-	run "$sign" key generate --kdf interactive --label "$k" \
-	    --passphrase-fd 3 "keys/$k.key" 3<pw
-done
-ws=$tmp/ws
-run "$sign" init -C "$ws" --key root=keys/root.pub \
-    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
-    --key timestamp=keys/timestamp.pub
+genkeys root targets snapshot timestamp apps
+workspace
 run "$sign" delegate -C "$ws" --key keys/apps.pub --path 'apps/*' apps
 
 # Bundle N adds 40 images: 20 for targets, 20 for apps.
@@ -243,7 +224,6 @@ ok
 echo "== the configuration file: ferry-repod agrees with the schema"
 # schemas/repod-config.schema.json describes repod.json; its fixtures
 # (checked against the schema by schemas.sh) go through ferry-repod too.
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 good=$top_srcdir/tests/fixtures/meta/repod.json
 "$repod" status -d "$st" -c "$good" >out 2>err ||
 	{ cat out err >&2; fail "ferry-repod refuses $good"; }

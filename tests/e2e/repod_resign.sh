@@ -7,31 +7,13 @@
 # once the disk "has room" again.
 set -u
 name=repod_resign
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
-for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT; do
-	eval "p=\${$v:-}"
-	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
-done
-sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT
+. "${top_srcdir:?is unset: run this from make check}/tests/e2e/lib.sh.inc"
+bins sign repod client
 CC=${CC:-cc}
 command -v "$CC" >/dev/null 2>&1 || { echo "SKIP: no C compiler"; exit 77; }
 command -v curl >/dev/null 2>&1 || { echo "SKIP: no curl"; exit 77; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
-spid=
-cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-cd "$tmp" || fail "cd $tmp"
-checks=0
-ok() { checks=$((checks + 1)); }
-run() {
-	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
-	ok
-}
+setup spid
 
 echo "== a symlinkat() that fails while $tmp/full exists"
 cat >full.c <<'EOF'
@@ -60,25 +42,12 @@ ok
 echo "== a repository, published"
 printf 'resign test passphrase\n' >pw
 mkdir keys content
-for k in root targets snapshot timestamp; do
-	run "$sign" key generate --kdf interactive --label "$k" \
-	    --passphrase-fd 3 "keys/$k.key" 3<pw
-done
-ws=$tmp/ws
-run "$sign" init -C "$ws" --key root=keys/root.pub \
-    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
-    --key timestamp=keys/timestamp.pub
+genkeys root targets snapshot timestamp
+workspace
 printf 'hello\n' >content/hello.txt
 (cd content && "$sign" targets add -C "$ws" hello.txt) >out 2>&1 ||
 	fail "targets add: $(cat out)"
-run "$sign" request -C "$ws" -o req.json
-mkdir sig
-for k in root targets; do
-	run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 -o "sig/$k.sig" \
-	    req.json 3<pw
-done
-run "$sign" merge -C "$ws" sig/*.sig
-run "$sign" bundle -C "$ws" b1.tar.zst
+bundle 1 root targets
 st=$tmp/st
 run "$repod" init -d "$st" --root "$ws/metadata/1.root.json" \
     --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key
@@ -91,23 +60,14 @@ run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
     b1.tar.zst 3<pw
 
 echo "== serve"
-user=nobody
-[ "$(id -u)" = 0 ] || user=$(id -un)
+# Not through serve(): variables set for a function call may outlive it,
+# and LD_PRELOAD is for ferry-repod alone.
 RESIGN_FULL=$tmp/full LD_PRELOAD=$tmp/full.so \
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-    "$repod" serve -d "$st" --listen 127.0.0.1:0 --user "$user" \
+    "$repod" serve -d "$st" --listen 127.0.0.1:0 --user "$(serve_user)" \
     --passphrase-fd 3 3<pw 2>serve.log &
 spid=$!
-port=
-i=0
-while [ $i -lt 100 ] && [ -z "$port" ]; do
-	port=$(sed -n 's/.*msg=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    serve.log | head -n 1)
-	[ -n "$port" ] || sleep 0.1
-	i=$((i + 1))
-done
-[ -n "$port" ] || { cat serve.log >&2; fail "serve did not listen"; }
-url=http://127.0.0.1:$port
+listening
 # version: the version of the timestamp on stdin (canonical JSON ends
 # with the timestamp's own "version").
 version() { sed -n 's/.*"version":\([0-9]*\)}}$/\1/p'; }

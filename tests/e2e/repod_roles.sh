@@ -10,36 +10,17 @@
 #    after a routine one that re-signs the timestamp only.
 set -u
 name=repod_roles
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
-for v in FERRY_SIGN FERRY_REPOD FERRY_CLIENT; do
-	eval "p=\${$v:-}"
-	[ -x "$p" ] || fail "$v is unset or not executable: '$p'"
-done
-sign=$FERRY_SIGN repod=$FERRY_REPOD client=$FERRY_CLIENT
+. "${top_srcdir:?is unset: run this from make check}/tests/e2e/lib.sh.inc"
+bins sign repod client
 py=/usr/bin/python3
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "mktemp"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT PIPE TERM
-cd "$tmp" || fail "cd $tmp"
-checks=0
-ok() { checks=$((checks + 1)); }
-run() { # run CMD...: must succeed
-	"$@" >out 2>err || { cat out err >&2; fail "$* exited $?"; }
-	ok
-}
+setup
 
 echo "== keys, a workspace delegating apps/* to apps"
 printf 'roles test passphrase\n' >pw
 mkdir keys content content/apps
-for k in root targets snapshot timestamp apps; do
-	run "$sign" key generate --kdf interactive --label "$k" \
-	    --passphrase-fd 3 "keys/$k.key" 3<pw
-done
-ws=$tmp/ws
-run "$sign" init -C "$ws" --key root=keys/root.pub \
-    --key targets=keys/targets.pub --key snapshot=keys/snapshot.pub \
-    --key timestamp=keys/timestamp.pub
+genkeys root targets snapshot timestamp apps
+workspace
 run "$sign" delegate -C "$ws" --key keys/apps.pub --path 'apps/*' apps
 printf 'hello\n' >content/hello.txt
 printf 'image\n' >content/apps/a.img
@@ -47,19 +28,6 @@ printf 'image\n' >content/apps/a.img
 	fail "targets add hello.txt"
 run "$sign" targets add -C "$ws" --path apps/a.img content/apps/a.img
 
-# signed_bundle N KEY...: request, sign with each key, merge, bundle bN.
-signed_bundle() {
-	n=$1
-	shift
-	run "$sign" request -C "$ws" -o "req$n.json"
-	rm -rf sig && mkdir sig || fail "mkdir sig"
-	for k in "$@"; do
-		run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 \
-		    -o "sig/$k.sig" "req$n.json" 3<pw
-	done
-	run "$sign" merge -C "$ws" sig/*.sig
-	run "$sign" bundle -C "$ws" "b$n.tar.zst"
-}
 pub() { # pub STATEDIR BUNDLE: publish with the images in content/
 	"$repod" publish -d "$1" --images content --passphrase-fd 3 "$2" 3<pw
 }
@@ -70,7 +38,7 @@ refresh() {
 	ok
 }
 
-signed_bundle 1 root targets apps
+bundle 1 root targets apps
 run "$repod" init -d st --root "$ws/metadata/1.root.json" \
     --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key
 run pub st b1.tar.zst
@@ -92,7 +60,7 @@ json.dump(d, open(p, "w"), separators=(",", ":"), sort_keys=True)
 ' "$ws/staged/targets.json" || fail "remove the delegation"
 cp "$ws/metadata/apps.json" apps.json.v1 || fail "keep apps.json"
 rm "$ws/metadata/apps.json" || fail "rm apps.json"
-signed_bundle 2 targets
+bundle 2 targets
 run pub st b2.tar.zst
 # The device trusted snapshot v1, which lists apps.json.
 refresh dev "after the delegation was removed"
@@ -113,7 +81,7 @@ ok
 echo "== apps delegated again at version 1 (its bytes differ): refused"
 run "$sign" delegate -C "$ws" --key keys/apps.pub --path 'apps/*' apps
 run "$sign" targets add -C "$ws" --path apps/a.img content/apps/a.img
-signed_bundle 3 targets apps
+bundle 3 targets apps
 grep -q '"version":1' "$ws/metadata/apps.json" ||
 	fail "the signer did not make apps v1 again"
 rc=0
