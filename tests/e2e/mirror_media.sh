@@ -54,20 +54,9 @@ run "$repod" publish -d "$st" --images content --passphrase-fd 3 \
 # refreshes from the directory METADATA and downloads each TARGET, whose
 # bytes must be the published ones.
 client() {
-	dev=$1 meta=$2 why=$3
+	c_dev=$1 c_meta=$2 c_why=$3
 	shift 3
-	rm -rf "$dev"
-	"$client" -d "$dev" init --root "$root1" --mirror "$meta" \
-	    >cout 2>&1 && "$client" -d "$dev" refresh >>cout 2>&1 ||
-		{ cat cout >&2; fail "$why: the client cannot refresh"; }
-	ok
-	for t in "$@"; do
-		"$client" -d "$dev" download "$t" >>cout 2>&1 ||
-			{ cat cout >&2; fail "$why: cannot download $t"; }
-		cmp -s "$dev/targets/$(printf '%s' "$t" | sed 's,/,%2F,g')" \
-		    "content/$t" || fail "$why: $t differs"
-		ok
-	done
+	device "$c_dev" "$root1" "$c_meta" "$c_why" "$@"
 }
 # state DIR: what a far side serves, to compare before and after.
 state() {

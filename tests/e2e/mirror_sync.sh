@@ -40,21 +40,10 @@ answers metadata/timestamp.json /dev/null "serve does not serve"
 # client DEV TREE WHY: a new device refreshes from mirror tree TREE and
 # downloads TARGET... (its bytes must be the published ones).
 client() {
-	dev=$1 tree=$2 why=$3
+	c_dev=$1 c_tree=$2 c_why=$3
 	shift 3
-	rm -rf "$dev"
-	"$client" -d "$dev" init --root "$ws/metadata/1.root.json" \
-	    --mirror "$tree/metadata" >cout 2>&1 &&
-	    "$client" -d "$dev" refresh >>cout 2>&1 ||
-		{ cat cout >&2; fail "$why: the client cannot refresh"; }
-	ok
-	for t in "$@"; do
-		"$client" -d "$dev" download "$t" >>cout 2>&1 ||
-			{ cat cout >&2; fail "$why: cannot download $t"; }
-		cmp -s "$dev/targets/$(printf '%s' "$t" | sed 's,/,%2F,g')" \
-		    "content/$t" || fail "$why: $t differs"
-		ok
-	done
+	device "$c_dev" "$ws/metadata/1.root.json" "$c_tree/metadata" \
+	    "$c_why" "$@"
 }
 # field NAME: a number from the --json summary in out.
 field() { sed -n "s/.*\"$1\":\\([0-9a-z]*\\).*/\\1/p" out; }
