@@ -13,8 +13,12 @@
 # ferry-mirror sync of 1,000 targets in 1 GiB from ferry-repod on
 # loopback, beside rsync and wget, then an incremental sync) with any
 # extra arguments in $BENCH_MIRROR_ARGS ("N MiB ROUNDS"; or
-# BENCH_MIRROR_TARGETS, BENCH_MIRROR_MIB and BENCH_MIRROR_ROUNDS).
-# BENCH_ONLY=meta, client, sign, http, publish or mirror runs one part.
+# BENCH_MIRROR_TARGETS, BENCH_MIRROR_MIB and BENCH_MIRROR_ROUNDS), then
+# the onion benchmark (onion.sh: a new device's refresh and 10 MiB
+# download through repod's onion service on a private Tor network on
+# 127.0.0.1, beside the same over plain loopback HTTP; BENCH_ONION_ROUNDS).
+# BENCH_ONLY=meta, client, sign, http, publish, mirror or onion runs one
+# part.
 # Exits non-zero if a part fails: on an actual error only, never because
 # something was slow.
 set -u
@@ -27,10 +31,10 @@ builddir=$1
 here=$(cd "$(dirname "$0")" && pwd) || exit 1
 only=${BENCH_ONLY:-}
 case $only in
-''|meta|client|sign|http|publish|mirror) ;;
+''|meta|client|sign|http|publish|mirror|onion) ;;
 *)
 	echo "run.sh: BENCH_ONLY must be meta, client, sign, http," \
-		"publish or mirror, not '$only'" >&2
+		"publish, mirror or onion, not '$only'" >&2
 	exit 2 ;;
 esac
 bench=$builddir/bench/bench_meta
@@ -145,5 +149,9 @@ if [ -z "$only" ] || [ "$only" = mirror ]; then
 	# shellcheck disable=SC2086
 	sh "$here/mirror.sh" "$builddir" \
 		${BENCH_MIRROR_ARGS:-} || exit $?
+fi
+if [ -z "$only" ] || [ "$only" = onion ]; then
+	[ -n "$only" ] || echo
+	sh "$here/onion.sh" "$builddir" || exit $?
 fi
 exit 0

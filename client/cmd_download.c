@@ -53,6 +53,14 @@ cmd_download(struct client *c, int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	/*
+	 * Each target's bytes on circuits of their own (with a proxy):
+	 * what one application fetches is never linked to another's.
+	 */
+	if (ferry_updater_set_isolation(u, t.path) != 0) {
+		client_failf("out of memory");
+		goto out;
+	}
 	if (ferry_updater_download(u, &t, out, &err) != 0) {
 		client_fail("download", &err);
 		goto out;

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "client/ferry.h"
 #include "lib/file.h"
 #include "lib/json.h"
+#include "onion/hskey.h"
 
 #define CONFIG_MAX (1u << 20)
 
@@ -73,7 +75,7 @@ int
 client_load(struct client *c, struct ferry_error *err)
 {
 	struct ferry_error e = { 0 };
-	json_t *cfg = NULL, *proxy;
+	json_t *cfg = NULL, *proxy, *onion;
 	char *path = NULL;
 	int r;
 
@@ -99,9 +101,25 @@ client_load(struct client *c, struct ferry_error *err)
 		r = FERRY_ERR_NOMEM;
 		goto out;
 	}
+	if ((onion = json_object_get(cfg, "onion")) != NULL) {
+		if (ferry_json_cstr(onion) == NULL ||
+		    onion_address_check(ferry_json_cstr(onion), NULL,
+		    &e) != 0) {
+			r = ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+			    "%s: onion: %s", path, ferry_json_cstr(onion) ==
+			    NULL ? "must be a string" : ferry_error_msg(&e));
+			goto out;
+		}
+		if ((c->onion = strdup(ferry_json_cstr(onion))) == NULL) {
+			r = FERRY_ERR_NOMEM;
+			goto out;
+		}
+	}
 	if (c->nmirrors == 0)
 		r = ferry_error_set(err, FERRY_ERR_INVALID_ARG,
 		    "%s: no mirrors", path);
+	else
+		r = client_check_pin(c, err);
  out:
 	json_decref(cfg);
 	free(path);
@@ -132,7 +150,9 @@ client_save(const struct client *c, struct ferry_error *err)
 	if (json_object_set(cfg, "mirrors", m) != 0 ||
 	    json_object_set(cfg, "target_mirrors", t) != 0 ||
 	    (c->proxy != NULL && json_object_set_new(cfg, "proxy",
-	    json_string(c->proxy)) != 0))
+	    json_string(c->proxy)) != 0) ||
+	    (c->onion != NULL && json_object_set_new(cfg, "onion",
+	    json_string(c->onion)) != 0))
 		goto out;
 	if ((r = ferry_json_serialize(cfg, &buf, &len, err)) != 0 ||
 	    (r = dir_path(c, "config.json", &path)) != 0)
@@ -160,8 +180,9 @@ client_clear(struct client *c)
 	free(c->metadata_dir);
 	free(c->targets_dir);
 	free(c->proxy);
+	free(c->onion);
 	c->nmirrors = c->ntarget_mirrors = 0;
-	c->metadata_dir = c->targets_dir = c->proxy = NULL;
+	c->metadata_dir = c->targets_dir = c->proxy = c->onion = NULL;
 }
 
 int
@@ -177,5 +198,64 @@ client_updater(const struct client *c, struct ferry_updater **u,
 	cfg.target_urls = (const char *const *)c->target_mirrors;
 	cfg.ntarget_urls = c->ntarget_mirrors;
 	cfg.fetch.proxy = c->proxy;
+	cfg.fetch.isolation = "metadata";
 	return ferry_updater_new(&cfg, u, err);
+}
+
+char *
+client_tor_proxy(const char *addr)
+{
+	size_t n;
+	char *p;
+
+	if (addr == NULL || *addr == '\0')
+		addr = FERRY_TOR_DEFAULT;
+	n = sizeof("socks5h://") + strlen(addr);
+	if ((p = malloc(n)) != NULL)
+		snprintf(p, n, "socks5h://%s", addr);
+	return p;
+}
+
+/* Whether url's host is a .onion name other than the pinned one. */
+static int
+check_one(const struct client *c, const char *url, struct ferry_error *err)
+{
+	char canon[ONION_ADDR_LEN + 1], pin[ONION_ADDR_LEN + 1];
+	char *host = NULL;
+	CURLU *h;
+	int r = 0;
+
+	if ((h = curl_url()) == NULL)
+		return FERRY_ERR_NOMEM;
+	/* Local paths and file:// URLs have no host: nothing to check. */
+	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    !onion_is_onion_host(host))
+		goto out;
+	if (onion_address_check(host, canon, NULL) != 0 ||
+	    onion_address_check(c->onion, pin, NULL) != 0 ||
+	    strcmp(canon, pin) != 0)
+		r = ferry_error_set(err, FERRY_ERR_INVALID_ARG, "mirror %s: "
+		    "not the pinned onion address %s", url, c->onion);
+ out:
+	curl_free(host);
+	curl_url_cleanup(h);
+	return r;
+}
+
+int
+client_check_pin(const struct client *c, struct ferry_error *err)
+{
+	size_t i;
+	int r;
+
+	if (c->onion == NULL)
+		return 0;
+	for (i = 0; i < c->nmirrors; i++)
+		if ((r = check_one(c, c->mirrors[i], err)) != 0)
+			return r;
+	for (i = 0; i < c->ntarget_mirrors; i++)
+		if ((r = check_one(c, c->target_mirrors[i], err)) != 0)
+			return r;
+	return 0;
 }

@@ -32,9 +32,14 @@ usage(FILE *f, int code)
 {
 	size_t i;
 
-	fprintf(f, "usage: ferry [-d DIR] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: ferry [-d DIR] [--tor[=HOST:PORT]] COMMAND [ARGS]\n\n"
 	    "  -d DIR   the client's state directory (default $FERRY_DIR, "
-	    "else %s)\n\ncommands:\n", FERRY_DEFAULT_DIR);
+	    "else %s)\n"
+	    "  --tor[=HOST:PORT]\n"
+	    "           this time, fetch everything through Tor's SOCKS port "
+	    "(%s),\n"
+	    "           whatever config.json says\n\ncommands:\n",
+	    FERRY_DEFAULT_DIR, FERRY_TOR_DEFAULT);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\nExit status: 0 success, 1 failure, 2 usage.\n");
@@ -54,11 +59,20 @@ main(int argc, char **argv)
 		return client_failf("libsodium failed to initialise");
 	c.dir = getenv("FERRY_DIR") != NULL ? getenv("FERRY_DIR") :
 	    FERRY_DEFAULT_DIR;
-	if (a < argc && strcmp(argv[a], "-d") == 0) {
-		if (a + 1 >= argc)
-			return usage(stderr, 2);
-		c.dir = argv[a + 1];
-		a += 2;
+	while (a < argc) {
+		if (strcmp(argv[a], "-d") == 0) {
+			if (a + 1 >= argc)
+				return usage(stderr, 2);
+			c.dir = argv[a + 1];
+			a += 2;
+		} else if (strcmp(argv[a], "--tor") == 0) {
+			c.tor = "";
+			a++;
+		} else if (strncmp(argv[a], "--tor=", 6) == 0) {
+			c.tor = argv[a] + 6;
+			a++;
+		} else
+			break;
 	}
 	if (a >= argc)
 		return usage(stderr, 2);
@@ -72,6 +86,14 @@ main(int argc, char **argv)
 			if (client_load(&c, &err) != 0) {
 				client_clear(&c);
 				return client_fail(cmds[i].name, &err);
+			}
+			if (c.tor != NULL) {
+				free(c.proxy);
+				if ((c.proxy = client_tor_proxy(c.tor)) ==
+				    NULL) {
+					client_clear(&c);
+					return client_failf("out of memory");
+				}
 			}
 		} else {
 			size_t n = strlen(c.dir) + 16;

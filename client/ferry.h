@@ -20,8 +20,25 @@ struct client {
 	char *target_mirrors[FERRY_MAX_MIRRORS];
 	size_t ntarget_mirrors;
 	char *proxy;
+	char *onion;		/* the pinned onion address, NAME.onion */
+	const char *tor;	/* --tor for this run: "HOST:PORT", or NULL */
 	int verbose;
 };
+
+/* Tor's usual SOCKS port, for --tor without an address. */
+#define FERRY_TOR_DEFAULT "127.0.0.1:9050"
+
+/*
+ * "socks5h://ADDR" for --tor[=ADDR] (ADDR: HOST:PORT, FERRY_TOR_DEFAULT
+ * if NULL or empty) into a new string; NULL if out of memory.
+ */
+char *client_tor_proxy(const char *addr);
+
+/*
+ * Check the mirrors against the pinned onion address: with a pin, every
+ * .onion mirror must be that address.  0, or an error naming the URL.
+ */
+int client_check_pin(const struct client *c, struct ferry_error *err);
 
 /* Fill c from DIR/config.json. */
 int client_load(struct client *c, struct ferry_error *err);

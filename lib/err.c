@@ -39,6 +39,7 @@ static const char *const messages[] = {
 	[-FERRY_ERR_PASSPHRASE] = "wrong passphrase or altered key file",
 	[-FERRY_ERR_KEYFILE] = "malformed key file",
 	[-FERRY_ERR_DATABASE] = "catalog database error",
+	[-FERRY_ERR_TOR] = "tor control port error",
 };
 
 /* Adding a code without its message breaks the build, not a user. */

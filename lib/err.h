@@ -45,7 +45,8 @@ enum ferry_err {
 	FERRY_ERR_PASSPHRASE = -29,	/* wrong passphrase, or altered key */
 	FERRY_ERR_KEYFILE = -30,	/* key file malformed or inconsistent */
 	FERRY_ERR_DATABASE = -31,	/* the catalog database failed */
-	FERRY_ERR__LAST = -32		/* not an error: one past the last */
+	FERRY_ERR_TOR = -32,		/* tor's control port failed or said no */
+	FERRY_ERR__LAST = -33		/* not an error: one past the last */
 };
 
 /* The fixed message for code r (0 or negative); never NULL. */

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include "fetch.h"
+#include "hex.h"
 
 /* A TUF repository redirects to a mirror or a CDN, not through a chain. */
 #define FETCH_MAX_REDIRECTS 5
@@ -30,6 +32,7 @@ struct ferry_fetcher {
 	struct ferry_fetch_opts opts;	/* strings point into this struct */
 	char *proxy;			/* NULL: no proxy at all */
 	char *user_agent;
+	char *isolation;		/* the tag; NULL: "" */
 	CURL *curl;			/* kept for its connection cache */
 	const atomic_int *stop;		/* a multi's slot: its stop flag, */
 	const char *stop_why;		/* and why it stopped ("" if asked) */
@@ -127,15 +130,19 @@ ferry_fetcher_new(const struct ferry_fetch_opts *opts,
 	r = FERRY_ERR_NOMEM;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		goto out;
+	/* Through Tor, nothing that says which program is asking. */
 	ua = opts->user_agent != NULL ? opts->user_agent :
-	    "ferry/" PACKAGE_VERSION;
+	    opts->proxy != NULL ? NULL : "ferry/" PACKAGE_VERSION;
 	if ((opts->proxy != NULL && (f->proxy = strdup(opts->proxy)) == NULL) ||
-	    (f->user_agent = strdup(ua)) == NULL ||
+	    (opts->isolation != NULL &&
+	    (f->isolation = strdup(opts->isolation)) == NULL) ||
+	    (ua != NULL && (f->user_agent = strdup(ua)) == NULL) ||
 	    (f->curl = curl_easy_init()) == NULL)
 		goto out;
 	f->opts = *opts;
 	f->opts.proxy = f->proxy;
 	f->opts.user_agent = f->user_agent;
+	f->opts.isolation = f->isolation;
 	*out = f;
 	f = NULL; /* transferred */
 	r = 0;
@@ -153,7 +160,87 @@ ferry_fetcher_free(struct ferry_fetcher *f)
 		curl_easy_cleanup(f->curl);
 	free(f->proxy);
 	free(f->user_agent);
+	free(f->isolation);
 	free(f);
+}
+
+int
+ferry_fetcher_set_isolation(struct ferry_fetcher *f, const char *tag)
+{
+	const char *old = f->isolation != NULL ? f->isolation : "";
+	char *copy = NULL;
+	CURL *c;
+
+	if (strcmp(old, tag != NULL ? tag : "") == 0)
+		return 0;
+	if ((tag != NULL && (copy = strdup(tag)) == NULL) ||
+	    (c = curl_easy_init()) == NULL) {
+		free(copy);
+		return FERRY_ERR_NOMEM;
+	}
+	/* A new handle: the old one's connections go with it. */
+	curl_easy_cleanup(f->curl);
+	f->curl = c;
+	free(f->isolation);
+	f->isolation = copy;
+	f->opts.isolation = copy;
+	return 0;
+}
+
+void
+ferry_fetch_isolation_creds(const char *tag, const char *scheme,
+    const char *host, long port, char user[33], char pass[33])
+{
+	crypto_generichash_state st;
+	unsigned char h[32];
+	char portbuf[24];
+	size_t i;
+
+	snprintf(portbuf, sizeof(portbuf), "%ld", port);
+	/* Each part with its NUL: no two (tag, origin) pairs hash alike. */
+	crypto_generichash_init(&st, (const unsigned char *)"ferry-socks", 11,
+	    sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)tag,
+	    strlen(tag) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)scheme,
+	    strlen(scheme) + 1);
+	for (i = 0; host[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)host[i];
+
+		ch = ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + 32) : ch;
+		crypto_generichash_update(&st, &ch, 1);
+	}
+	crypto_generichash_update(&st, (const unsigned char *)"", 1);
+	crypto_generichash_update(&st, (const unsigned char *)portbuf,
+	    strlen(portbuf) + 1);
+	crypto_generichash_final(&st, h, sizeof(h));
+	ferry_hex_encode(h, 16, user);
+	ferry_hex_encode(h + 16, 16, pass);
+}
+
+/* Set the SOCKS credentials for the request to h (see isolation). */
+static CURLcode
+set_isolation(struct ferry_fetcher *f, CURLU *h)
+{
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	char user[33], pass[33];
+	CURLcode cc = CURLE_OUT_OF_MEMORY;
+
+	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK)
+		goto out;
+	ferry_fetch_isolation_creds(f->isolation != NULL ? f->isolation : "",
+	    scheme, host, strtol(port, NULL, 10), user, pass);
+	cc = curl_easy_setopt(f->curl, CURLOPT_PROXYUSERNAME, user);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(f->curl, CURLOPT_PROXYPASSWORD, pass);
+ out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	return cc;
 }
 
 uint64_t
@@ -567,6 +654,8 @@ http_setopts(struct ferry_fetcher *f, CURLU *h, struct xfer *x,
 	 */
 	SETOPT(CURLOPT_PROXY, f->proxy != NULL ? f->proxy : "");
 	SETOPT(CURLOPT_NOPROXY, "");
+	if (cc == CURLE_OK && f->proxy != NULL)
+		cc = set_isolation(f, h);
 	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
 	SETOPT(CURLOPT_WRITEDATA, x);
 	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
@@ -708,6 +797,59 @@ http_perform(struct ferry_fetcher *f, CURLU *h, const char *where,
 }
 
 /*
+ * What a SOCKS5 reply code means, said plainly: RFC 1928's, and those
+ * Tor's SOCKS port sends with ExtendedErrors (tor's prop 304).  NULL for
+ * a code without one.
+ */
+static const char *
+socks_reason(long code)
+{
+	switch (code) {
+	case 0x01: return "the proxy failed";
+	case 0x02: return "the proxy's rules refuse that connection";
+	case 0x03: return "the proxy has no network";
+	case 0x04: return "the host is unreachable through the proxy";
+	case 0x05: return "the host refused the connection";
+	case 0x06: return "the connection timed out at the proxy";
+	case 0xF0: return "Tor found no descriptor for the onion service "
+	    "(it is not running, not yet published, or the address is wrong)";
+	case 0xF1: return "Tor got an invalid descriptor for the onion "
+	    "service";
+	case 0xF2: return "Tor could not introduce itself to the onion "
+	    "service";
+	case 0xF3: return "Tor's rendezvous with the onion service failed";
+	case 0xF4: return "the onion service requires client authorization, "
+	    "and this device's tor holds no key for it (ClientOnionAuthDir)";
+	case 0xF5: return "the onion service refused this device's client "
+	    "authorization key (revoked, or the wrong key)";
+	case 0xF6: return "Tor says the onion address is invalid";
+	case 0xF7: return "Tor's introduction to the onion service timed out";
+	default: return NULL;
+	}
+}
+
+/*
+ * The detail of a request that failed at the SOCKS proxy: libcurl says
+ * "Can't complete SOCKS5 connection to HOST. (CODE)"; say what CODE is.
+ */
+static int
+socks_error(struct ferry_fetcher *f, const char *where, struct ferry_error *err)
+{
+	const char *open = strrchr(f->errbuf, '('), *why;
+	char *end;
+	long code;
+
+	if (open == NULL)
+		return 0;
+	code = strtol(open + 1, &end, 10);
+	if (end == open + 1 || *end != ')' || (why = socks_reason(code)) ==
+	    NULL)
+		return 0;
+	return ferry_error_set(err, FERRY_ERR_FETCH, "%s: %s (SOCKS reply "
+	    "0x%02lx)", where, why, code);
+}
+
+/*
  * What a finished request came to, from how libcurl ended it (cc) and
  * what the callbacks saw.  0 with *next set: follow the redirect to
  * *next (the caller frees it).  0 with *next NULL: done.
@@ -738,6 +880,8 @@ http_result(struct ferry_fetcher *f, const char *where, int64_t deadline,
 		    "from byte %" PRIu64 " (HTTP %ld%s)", where, x->offset,
 		    status, cc == CURLE_RANGE_ERROR ? ", no byte ranges" :
 		    status == 206 ? ", another range" : "");
+	if (cc == CURLE_PROXY && socks_error(f, where, err) != 0)
+		return FERRY_ERR_FETCH;
 	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && x->bad_status))
 		return ferry_error_set(err, cc == CURLE_OUT_OF_MEMORY ?
 		    FERRY_ERR_NOMEM : FERRY_ERR_FETCH, "%s: %s", where,

@@ -30,7 +30,15 @@ struct ferry_fetch_opts {
 	uint32_t connect_timeout;	/* seconds; default 30 */
 	uint32_t total_timeout;		/* seconds per fetch; default 600 */
 	const char *proxy;		/* "socks5h://127.0.0.1:9050" or NULL */
-	const char *user_agent;		/* default "ferry/VERSION" */
+	const char *user_agent;	/* default "ferry/VERSION"; none by proxy */
+	/*
+	 * With a proxy, every request carries SOCKS credentials derived
+	 * from this tag (NULL: "") and the URL's scheme, host and port.
+	 * Tor's IsolateSOCKSAuth (on by default) gives each set of
+	 * credentials circuits of its own, so fetches for another tag (an
+	 * application) or from another origin (a mirror) never share one.
+	 */
+	const char *isolation;
 };
 
 /* Fill opts with the defaults above. */
@@ -54,6 +62,21 @@ struct ferry_fetcher;
 int ferry_fetcher_new(const struct ferry_fetch_opts *opts,
     struct ferry_fetcher **out);
 void ferry_fetcher_free(struct ferry_fetcher *f);
+
+/*
+ * Change f's isolation tag (see struct ferry_fetch_opts) for the fetches
+ * that follow.  Connections opened under the old tag are closed, so that
+ * none is reused across tags.  0 or FERRY_ERR_NOMEM.
+ */
+int ferry_fetcher_set_isolation(struct ferry_fetcher *f, const char *tag);
+
+/*
+ * The SOCKS credentials a request to scheme://host:port carries under
+ * tag: user and pass each receive 32 hex digits and a NUL.  For tests,
+ * which look for them at the proxy.
+ */
+void ferry_fetch_isolation_creds(const char *tag, const char *scheme,
+    const char *host, long port, char user[33], char pass[33]);
 
 /*
  * Called with each piece of a stream, in order; a non-zero return aborts

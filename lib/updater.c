@@ -731,3 +731,9 @@ ferry_updater_bytes(const struct ferry_updater *u)
 {
 	return u == NULL ? 0 : ferry_fetcher_bytes(u->fetcher);
 }
+
+int
+ferry_updater_set_isolation(struct ferry_updater *u, const char *tag)
+{
+	return ferry_fetcher_set_isolation(u->fetcher, tag);
+}

@@ -195,4 +195,11 @@ const struct ferry_meta *ferry_updater_trusted(const struct ferry_updater *u,
 /* Bytes fetched so far. */
 uint64_t ferry_updater_bytes(const struct ferry_updater *u);
 
+/*
+ * Fetch what follows under isolation tag (struct ferry_fetch_opts): with
+ * a proxy, Tor keeps those fetches on circuits of their own.  0 or
+ * FERRY_ERR_NOMEM.
+ */
+int ferry_updater_set_isolation(struct ferry_updater *u, const char *tag);
+
 #endif

@@ -87,7 +87,7 @@ mirror_failf(const char *fmt, ...)
 static const char init_usage[] =
     "usage: ferry-mirror init [-d DIR] --root ROOT --upstream URL...\n"
     "                         [--target PATTERN]... [--retain-states N]\n"
-    "                         [--proxy socks5h://HOST:PORT]\n"
+    "                         [--proxy socks5h://HOST:PORT | --tor[=HOST:PORT]]\n"
     "\n"
     "Make the mirror directory DIR (default " MIRROR_DEFAULT_DIR ") that\n"
     "trusts ROOT, a root metadata file signed by a threshold of its own\n"
@@ -100,7 +100,10 @@ static const char init_usage[] =
     "in the middle of a refresh.  --proxy sends every request through a\n"
     "SOCKS proxy that resolves host names itself, such as Tor's SOCKS\n"
     "port: needed for an http://NAME.onion upstream, whose name is never\n"
-    "resolved here.\n";
+    "resolved here.  --tor is --proxy socks5h://HOST:PORT, by default\n"
+    "Tor's usual 127.0.0.1:9050.  Through a proxy, each upstream's\n"
+    "requests carry SOCKS credentials of their own, so Tor never puts\n"
+    "two upstreams on one circuit.\n";
 
 static int
 mkdir_one(const char *dir, const char *sub)
@@ -176,9 +179,11 @@ cmd_init(int argc, char **argv)
 		{ "target", required_argument, NULL, 't' },
 		{ "retain-states", required_argument, NULL, 'k' },
 		{ "proxy", required_argument, NULL, 'p' },
+		{ "tor", optional_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char tor[300];
 	struct mirror_config c;
 	struct ferry_error err = { 0 };
 	const char *root = NULL;
@@ -232,6 +237,12 @@ cmd_init(int argc, char **argv)
 			}
 			c.retain_states = (unsigned)k;
 			break;
+		case 'T':
+			snprintf(tor, sizeof(tor), "socks5h://%s",
+			    optarg != NULL && *optarg != '\0' ? optarg :
+			    "127.0.0.1:9050");
+			optarg = tor;
+			/* FALLTHROUGH */
 		case 'p':
 			if (!ferry_fetch_proxy_ok(optarg)) {
 				mirror_failf("--proxy: \"%s\" is not "

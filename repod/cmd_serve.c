@@ -31,12 +31,13 @@
 #include <unistd.h>
 
 #include "repod/http.h"
+#include "repod/onion.h"
 #include "repod/origin.h"
 #include "repod/repod.h"
 
 #define DEFAULT_DIR "/var/lib/ferry-repod"
-/* The HTTP process cannot serve at all: restarting it would not help. */
-#define EXIT_SETUP 78
+/* A child cannot work at all: restarting it would not help. */
+#define EXIT_SETUP REPOD_EXIT_SETUP
 #define BACKOFF_MIN 1
 #define BACKOFF_MAX 60
 #define STOP_WAIT 15		/* seconds for the HTTP process to stop */
@@ -47,7 +48,8 @@ static const char serve_usage[] =
     "                         [--max-connections N] [--max-per-ip N]\n"
     "                         [--timeout SECS] [--header-timeout SECS]\n"
     "                         [--access-log] [--passphrase-fd N]\n"
-    "                         [--credentials FILE]\n"
+    "                         [--credentials FILE] [--onion]\n"
+    "                         [--tor-control ADDR] [--onion-client-auth]\n"
     "\n"
     "Serve the published repository over HTTP, in the foreground, and keep\n"
     "it fresh: a separate signing process re-signs timestamp (and\n"
@@ -71,6 +73,13 @@ static const char serve_usage[] =
     "  --access-log           a log line for every request\n"
     "  --passphrase-fd N      read the online keys' passphrase from N\n"
     "  --credentials FILE     or from FILE\n"
+    "  --onion                also publish the listener as a v3 onion\n"
+    "                         service through tor's control port; the\n"
+    "                         key is DIR/onion/hs_ed25519_secret_key\n"
+    "  --tor-control ADDR     tor's control port (127.0.0.1:9051), or\n"
+    "                         unix:/PATH\n"
+    "  --onion-client-auth    only clients in DIR/onion/authorized_clients\n"
+    "                         may reach the onion service\n"
     "  -h, --help             this text\n";
 
 /* What the command line asked for. */
@@ -92,6 +101,8 @@ struct serve_ctx {
 	int drop;		/* started as root: become uid, gid */
 	uid_t uid;
 	gid_t gid;
+	struct repod_onion_status *onion;	/* NULL: no onion service */
+	char onion_target[INET6_ADDRSTRLEN + 10];
 };
 
 static int
@@ -109,6 +120,9 @@ parse_args(int argc, char **argv, struct serve_args *a)
 		{ "access-log", no_argument, NULL, 'A' },
 		{ "passphrase-fd", required_argument, NULL, 'p' },
 		{ "credentials", required_argument, NULL, 'P' },
+		{ "onion", no_argument, NULL, 'O' },
+		{ "tor-control", required_argument, NULL, 'R' },
+		{ "onion-client-auth", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,6 +131,8 @@ parse_args(int argc, char **argv, struct serve_args *a)
 		{ 'C', "max_connections" }, { 'I', "max_per_ip" },
 		{ 'T', "timeout" }, { 'H', "header_timeout" },
 		{ 'A', "access_log" }, { 'P', "credentials" },
+		{ 'O', "onion" }, { 'R', "tor_control" },
+		{ 'U', "onion_client_auth" },
 	};
 	size_t i;
 	int c;
@@ -129,7 +145,8 @@ parse_args(int argc, char **argv, struct serve_args *a)
 		if (i < sizeof(keyed) / sizeof(keyed[0])) {
 			a->keys_given |= c == 'P';
 			a->keys[a->nflags] = keyed[i].key;
-			a->vals[a->nflags++] = c == 'A' ? "1" : optarg;
+			a->vals[a->nflags++] = c == 'A' || c == 'O' ||
+			    c == 'U' ? "1" : optarg;
 			continue;
 		}
 		switch (c) {
@@ -308,6 +325,7 @@ http_main(const struct serve_ctx *x, pid_t parent)
 	o.timestamp_max_age = c->timestamp_max_age;
 	o.mirror = x->mirror;
 	o.access_log = c->access_log != 0;
+	o.onion = x->onion;
 	if (repod_http_start(&o, &h, &err) != 0) {
 		repod_log("error", "cannot serve", "error",
 		    ferry_error_msg(&err), NULL);
@@ -326,20 +344,41 @@ http_main(const struct serve_ctx *x, pid_t parent)
 	_exit(0);
 }
 
-/* Fork the HTTP process; its pid or -1. */
+/* The onion process (repod/onion.c): never returns. */
+static void
+onion_main(const struct serve_ctx *x, pid_t parent)
+{
+	(void)signal(SIGPIPE, SIG_IGN);
+	/* Nothing of the supervisor's: no socket, no tree, no keyd. */
+	if (close_range(3, ~0u, 0) != 0 || getppid() != parent)
+		_exit(EXIT_SETUP);
+	repod_onion_main(x->c, x->onion_target, x->onion);
+}
+
+/* A process the supervisor keeps running. */
+struct child {
+	const char *name;	/* for the log: "HTTP", "onion" */
+	void (*main)(const struct serve_ctx *, pid_t);
+	pid_t pid;		/* 0: not running */
+	int64_t started;	/* mono_s() */
+	int64_t restart_at;	/* when pid is 0 */
+	int64_t backoff;
+};
+
+/* Fork ch; its pid or -1. */
 static pid_t
-spawn(const struct serve_ctx *x)
+spawn(const struct serve_ctx *x, struct child *ch)
 {
 	pid_t parent = getpid(), pid;
 
 	fflush(stderr);
 	if ((pid = fork()) < 0) {
-		repod_log("error", "cannot fork", "error", strerror(errno),
-		    NULL);
+		repod_log("error", "cannot fork", "process", ch->name, "error",
+		    strerror(errno), NULL);
 		return -1;
 	}
 	if (pid == 0)
-		http_main(x, parent);
+		ch->main(x, parent);
 	return pid;
 }
 
@@ -351,14 +390,6 @@ mono_s(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec;
 }
-
-/* The HTTP process, as the supervisor sees it. */
-struct child {
-	pid_t pid;		/* 0: not running */
-	int64_t started;	/* mono_s() */
-	int64_t restart_at;	/* when pid is 0 */
-	int64_t backoff;
-};
 
 static void
 describe(int status, char *out, size_t outlen)
@@ -373,13 +404,13 @@ describe(int status, char *out, size_t outlen)
 }
 
 /*
- * Reap the HTTP process if it is gone: 0 if it runs or will be
- * restarted, -1 if it cannot serve at all (restarting would not help).
+ * Reap ch if it is gone: 0 if it runs or will be restarted, -1 if it
+ * cannot work at all (restarting would not help).
  */
 static int
 reap(struct child *ch)
 {
-	char why[64], when[24];
+	char why[64], when[24], msg[64];
 	int status;
 	pid_t p;
 
@@ -392,8 +423,10 @@ reap(struct child *ch)
 		status = 0;
 	describe(status, why, sizeof(why));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP) {
-		repod_log("error", "the HTTP process cannot serve", "status",
-		    why, NULL);
+		snprintf(msg, sizeof(msg), "the %s process cannot %s",
+		    ch->name, strcmp(ch->name, "HTTP") == 0 ? "serve" :
+		    "work");
+		repod_log("error", msg, "status", why, NULL);
 		return -1;
 	}
 	/* A process that ran for a while starts the backoff afresh. */
@@ -401,18 +434,19 @@ reap(struct child *ch)
 		ch->backoff = BACKOFF_MIN;
 	ch->restart_at = mono_s() + ch->backoff;
 	snprintf(when, sizeof(when), "%llds", (long long)ch->backoff);
-	repod_log("error", "the HTTP process died", "status", why,
-	    "restart_in", when, NULL);
+	snprintf(msg, sizeof(msg), "the %s process died", ch->name);
+	repod_log("error", msg, "status", why, "restart_in", when, NULL);
 	ch->backoff = ch->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
 	    ch->backoff * 2;
 	return 0;
 }
 
-/* SIGTERM the HTTP process and wait for it, SIGKILL past STOP_WAIT. */
+/* Signal ch and wait for it, SIGKILL past STOP_WAIT. */
 static void
 stop_child(struct child *ch, int sig)
 {
 	struct timespec one = { 1, 0 };
+	char msg[64];
 	sigset_t chld;
 	int i, status;
 
@@ -428,21 +462,38 @@ stop_child(struct child *ch, int sig)
 		}
 		(void)sigtimedwait(&chld, NULL, &one);
 	}
-	repod_log("error", "the HTTP process did not stop; killing it", NULL);
+	snprintf(msg, sizeof(msg), "the %s process did not stop; killing it",
+	    ch->name);
+	repod_log("error", msg, NULL);
 	(void)kill(ch->pid, SIGKILL);
 	(void)waitpid(ch->pid, &status, 0);
 	ch->pid = 0;
 }
 
+/* Start ch, now or at its restart time; -1 if the fork failed at once. */
+static int
+start_child(const struct serve_ctx *x, struct child *ch)
+{
+	if ((ch->pid = spawn(x, ch)) < 0)
+		ch->pid = 0;
+	ch->started = mono_s();
+	ch->restart_at = mono_s() + ch->backoff;
+	return ch->pid > 0 ? 0 : -1;
+}
+
 /*
- * The supervisor's loop: signals, the HTTP process's death, and the
+ * The supervisor's loop: signals, the children's deaths, and the
  * origin's schedule.  SIGTERM, SIGINT and SIGCHLD are blocked, and
  * taken here with sigtimedwait().  Returns the exit status.
  */
 static int
 supervise(const struct serve_ctx *x, struct repod_origin *o)
 {
-	struct child ch = { 0, 0, 0, BACKOFF_MIN };
+	struct child ch[2] = {
+		{ "HTTP", http_main, 0, 0, 0, BACKOFF_MIN },
+		{ "onion", onion_main, 0, 0, 0, BACKOFF_MIN },
+	};
+	size_t nch = x->onion != NULL ? 2 : 1, i;
 	struct timespec ts;
 	int64_t wait_s, next = 0;
 	sigset_t set;
@@ -454,28 +505,34 @@ supervise(const struct serve_ctx *x, struct repod_origin *o)
 	sigaddset(&set, SIGCHLD);
 	if (o != NULL && repod_origin_tick(o, (int64_t)time(NULL), &next) != 0)
 		return 1;
-	if ((ch.pid = spawn(x)) < 0)
-		return 1;
-	ch.started = mono_s();
+	for (i = 0; i < nch; i++)
+		if (start_child(x, &ch[i]) != 0) {
+			rc = 1;
+			goto out;
+		}
 	for (;;) {
 		wait_s = 3600;
 		if (o != NULL && next - (int64_t)time(NULL) < wait_s)
 			wait_s = next - (int64_t)time(NULL);
-		if (ch.pid == 0 && ch.restart_at - mono_s() < wait_s)
-			wait_s = ch.restart_at - mono_s();
+		for (i = 0; i < nch; i++)
+			if (ch[i].pid == 0 &&
+			    ch[i].restart_at - mono_s() < wait_s)
+				wait_s = ch[i].restart_at - mono_s();
 		ts.tv_sec = (time_t)(wait_s > 0 ? wait_s : 0);
 		ts.tv_nsec = wait_s > 0 ? 0 : 100000000L;
 		sig = sigtimedwait(&set, NULL, &ts);
 		if (sig == SIGTERM || sig == SIGINT) {
 			repod_log("info", "stopping", "signal",
 			    sig == SIGTERM ? "TERM" : "INT", NULL);
-			stop_child(&ch, sig);
+			for (i = 0; i < nch; i++)
+				stop_child(&ch[i], sig);
 			break;
 		}
-		if (reap(&ch) != 0) {
-			rc = 1;
+		for (i = 0; i < nch; i++)
+			if (reap(&ch[i]) != 0)
+				rc = 1;
+		if (rc != 0)
 			break;
-		}
 		/* Noticed now, not at the next re-signing it would fail. */
 		if (o != NULL && !repod_origin_alive(o)) {
 			repod_log("error", "the key process is gone; stopping",
@@ -483,12 +540,9 @@ supervise(const struct serve_ctx *x, struct repod_origin *o)
 			rc = 1;
 			break;
 		}
-		if (ch.pid == 0 && mono_s() >= ch.restart_at) {
-			if ((ch.pid = spawn(x)) < 0)
-				ch.pid = 0;
-			ch.started = mono_s();
-			ch.restart_at = mono_s() + ch.backoff;
-		}
+		for (i = 0; i < nch; i++)
+			if (ch[i].pid == 0 && mono_s() >= ch[i].restart_at)
+				(void)start_child(x, &ch[i]);
 		if (o != NULL && (int64_t)time(NULL) >= next &&
 		    repod_origin_tick(o, (int64_t)time(NULL), &next) != 0) {
 			repod_log("error", "the key process is gone or out "
@@ -497,8 +551,34 @@ supervise(const struct serve_ctx *x, struct repod_origin *o)
 			break;
 		}
 	}
-	stop_child(&ch, SIGTERM);
+ out:
+	for (i = 0; i < nch; i++)
+		stop_child(&ch[i], SIGTERM);
 	return rc;
+}
+
+/*
+ * What tor connects to for the onion service: onion_target, or the
+ * first listener as bound, a wildcard address made loopback.
+ */
+static void
+onion_target(const struct serve_ctx *x, char *out, size_t outlen)
+{
+	char bound[INET6_ADDRSTRLEN + 10];
+	const char *port;
+
+	if (x->c->onion_target != NULL) {
+		snprintf(out, outlen, "%s", x->c->onion_target);
+		return;
+	}
+	format_addr(x->lfds[0], bound, sizeof(bound));
+	port = strrchr(bound, ':');
+	if (port != NULL && strncmp(bound, "0.0.0.0:", 8) == 0)
+		snprintf(out, outlen, "127.0.0.1%s", port);
+	else if (port != NULL && strncmp(bound, "[::]:", 5) == 0)
+		snprintf(out, outlen, "[::1]%s", port);
+	else
+		snprintf(out, outlen, "%s", bound);
 }
 
 /* Everything the supervisor needs before the first fork; 0 or 1. */
@@ -535,6 +615,11 @@ prepare(const struct repod_config *c, const char *mirror,
 		if ((x->lfds[i] = listen_on(c->listen[i])) < 0)
 			return 1;
 		x->nlisten = i + 1;
+	}
+	if (c->onion) {
+		if ((x->onion = repod_onion_status_new()) == NULL)
+			return repod_failf("onion: %s", strerror(errno));
+		onion_target(x, x->onion_target, sizeof(x->onion_target));
 	}
 	return 0;
 }
@@ -573,6 +658,7 @@ serve(const struct repod_config *c, const char *mirror)
 		(void)close(x.lfds[i]);
 	if (x.root_fd >= 0)
 		(void)close(x.root_fd);
+	repod_onion_status_free(x.onion);
 	return rc;
 }
 

@@ -58,6 +58,14 @@ static const struct key {
 	    3650u * DAY },
 	{ "retain_states", K_UINT, O(retain_states), 1, 100000 },
 	{ "retain_seconds", K_DURATION, O(retain_seconds), 0, 3650u * DAY },
+	{ "onion", K_UINT, O(onion), 0, 1 },
+	{ "onion_client_auth", K_UINT, O(onion_client_auth), 0, 1 },
+	{ "onion_port", K_UINT, O(onion_port), 1, 65535 },
+	{ "onion_dir", K_PATH, O(onion_dir), 0, 0 },
+	{ "onion_target", K_STR, O(onion_target), 0, 0 },
+	{ "tor_control", K_STR, O(tor_control), 0, 0 },
+	{ "tor_cookie_file", K_PATH, O(tor_cookie_file), 0, 0 },
+	{ "tor_password_file", K_PATH, O(tor_password_file), 0, 0 },
 #undef O
 };
 
@@ -93,7 +101,10 @@ repod_config_init(struct repod_config *c, const char *dir)
 	c->timestamp_refresh = DAY / 2;
 	c->retain_states = 4;
 	c->retain_seconds = DAY;
+	c->onion_port = 80;
 	if ((c->dir = strdup(dir)) == NULL ||
+	    (c->onion_dir = join(dir, "onion")) == NULL ||
+	    (c->tor_control = strdup("127.0.0.1:9051")) == NULL ||
 	    (c->repo = join(dir, "repo")) == NULL ||
 	    (c->catalog = join(dir, "catalog.db")) == NULL ||
 	    (c->snapshot_key = join(dir, "keys/snapshot.key")) == NULL ||
@@ -123,6 +134,11 @@ repod_config_free(struct repod_config *c)
 	free(c->snapshot_key);
 	free(c->timestamp_key);
 	free(c->credentials);
+	free(c->onion_dir);
+	free(c->onion_target);
+	free(c->tor_control);
+	free(c->tor_cookie_file);
+	free(c->tor_password_file);
 	memset(c, 0, sizeof(*c));
 	c->passphrase_fd = -1;
 }
@@ -410,6 +426,19 @@ repod_config_set(struct repod_config *c, const char *key, const char *value,
 int
 repod_config_check(const struct repod_config *c, struct ferry_error *err)
 {
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (strncmp(c->tor_control, "unix:/", 6) != 0 &&
+	    repod_parse_addr(c->tor_control, &ss, &len) != 0)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+		    "tor_control: \"%s\" is not unix:/PATH, IPv4:PORT or "
+		    "[IPv6]:PORT", c->tor_control);
+	if (c->onion_target != NULL &&
+	    repod_parse_addr(c->onion_target, &ss, &len) != 0)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
+		    "onion_target: \"%s\" is not IPv4:PORT or [IPv6]:PORT",
+		    c->onion_target);
 	if (c->timestamp_refresh >= c->timestamp_expiry)
 		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
 		    "timestamp_refresh (%llds) must be shorter than "

@@ -34,6 +34,7 @@ static const struct {
 	{ "status", cmd_status, "what is published and when it expires" },
 	{ "log", cmd_log, "the audit log: who published what, when" },
 	{ "prune", cmd_prune, "remove states and images no longer needed" },
+	{ "onion", cmd_onion, "the onion service's key and its clients" },
 };
 
 static int

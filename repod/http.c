@@ -40,6 +40,7 @@
 
 #include "lib/meta.h"
 #include "repod/http.h"
+#include "repod/onion.h"
 #include "repod/repod.h"
 
 #define CODE_MIN 100
@@ -116,6 +117,8 @@ struct repod_http {
 	off_t ts_size;
 	struct timespec ts_mtim;
 	struct tsinfo ts;
+
+	const struct repod_onion_status *onion;	/* NULL: no onion */
 };
 
 /* A file being answered. */
@@ -1067,6 +1070,49 @@ metrics_timestamp(FILE *f, const struct tsinfo *ts, int64_t now)
 	    ts->version, ts->snapshot, ts->expires - now);
 }
 
+/* What the onion process last reported; 0 when there is none. */
+static int
+onion_get(const struct repod_http *h, int *state, int64_t *since,
+    uint64_t *publishes, unsigned *clients)
+{
+	const struct repod_onion_status *o = h->onion;
+
+	if (o == NULL)
+		return 0;
+	*state = atomic_load(&o->state);
+	*since = atomic_load(&o->since);
+	*publishes = atomic_load(&o->publishes);
+	*clients = atomic_load(&o->clients);
+	return 1;
+}
+
+static void
+metrics_onion(FILE *f, const struct repod_http *h)
+{
+	uint64_t publishes;
+	unsigned clients;
+	int64_t since;
+	int state;
+
+	if (!onion_get(h, &state, &since, &publishes, &clients))
+		return;
+	if (state != REPOD_ONION_OFF)
+		fprintf(f, "# HELP ferry_repod_onion_info The onion service's "
+		    "address.\n# TYPE ferry_repod_onion_info gauge\n"
+		    "ferry_repod_onion_info{address=\"%s.onion\"} 1\n",
+		    h->onion->address);
+	metric(f, "ferry_repod_onion_added", "gauge", "Whether tor holds "
+	    "the onion service now.", state >= REPOD_ONION_ADDED);
+	metric(f, "ferry_repod_onion_published", "gauge", "Whether tor has "
+	    "uploaded the onion service's descriptor since it was added.",
+	    state == REPOD_ONION_UPLOADED);
+	metric(f, "ferry_repod_onion_publishes_total", "counter", "Times "
+	    "tor took the onion service (again after a restart of tor).",
+	    publishes);
+	metric(f, "ferry_repod_onion_clients", "gauge", "Clients authorized "
+	    "to reach the onion service (0: anyone may).", clients);
+}
+
 /* The text of /metrics (Prometheus text format 0.0.4), malloc'd. */
 static char *
 metrics_text(struct repod_http *h, size_t *len)
@@ -1110,6 +1156,7 @@ metrics_text(struct repod_http *h, size_t *len)
 	    "Warnings not logged, over the rate limit of one a second.",
 	    get(&h->st.log_dropped));
 	metrics_timestamp(f, &ts, (int64_t)time(NULL));
+	metrics_onion(f, h);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -1118,30 +1165,56 @@ metrics_text(struct repod_http *h, size_t *len)
 	return buf;
 }
 
+/* The onion part of /health: ",\"onion\":{...}", or "" without one. */
+static void
+health_onion(const struct repod_http *h, char *out, size_t outlen)
+{
+	uint64_t publishes;
+	unsigned clients;
+	int64_t since;
+	char when[32];
+	int state;
+
+	out[0] = '\0';
+	if (!onion_get(h, &state, &since, &publishes, &clients))
+		return;
+	if (ferry_meta_format_time(since, when, sizeof(when)) != 0)
+		snprintf(when, sizeof(when), "?");
+	if (state == REPOD_ONION_OFF)
+		snprintf(out, outlen, ",\"onion\":{\"state\":\"off\"}");
+	else
+		snprintf(out, outlen, ",\"onion\":{\"address\":\"%s.onion\","
+		    "\"state\":\"%s\",\"since\":\"%s\",\"clients\":%u}",
+		    h->onion->address, repod_onion_state_name(state), when,
+		    clients);
+}
+
 /* The text of /health, malloc'd; *ok says whether it is healthy. */
 static char *
 health_text(struct repod_http *h, size_t *len, int *ok)
 {
 	struct tsinfo ts;
 	int64_t now = (int64_t)time(NULL);
-	char exp[32], *buf;
+	char exp[32], onion[256], *buf;
 	const char *status;
 	int n;
 
 	ts_get(h, &ts);
 	status = ts_status_name(&ts, now);
 	*ok = strcmp(status, "ok") == 0;
-	if ((buf = malloc(256)) == NULL)
+	health_onion(h, onion, sizeof(onion));
+	if ((buf = malloc(512)) == NULL)
 		return NULL;
 	if (ts.status != TS_OK ||
 	    ferry_meta_format_time(ts.expires, exp, sizeof(exp)) != 0)
-		n = snprintf(buf, 256, "{\"status\":\"%s\"}\n", status);
+		n = snprintf(buf, 512, "{\"status\":\"%s\"%s}\n", status,
+		    onion);
 	else
-		n = snprintf(buf, 256, "{\"status\":\"%s\",\"timestamp_version\":"
+		n = snprintf(buf, 512, "{\"status\":\"%s\",\"timestamp_version\":"
 		    "%" PRId64 ",\"snapshot_version\":%" PRId64 ",\"expires\":"
-		    "\"%s\",\"seconds_left\":%" PRId64 "}\n", status,
-		    ts.version, ts.snapshot, exp, ts.expires - now);
-	*len = n > 0 && n < 256 ? (size_t)n : 0;
+		    "\"%s\",\"seconds_left\":%" PRId64 "%s}\n", status,
+		    ts.version, ts.snapshot, exp, ts.expires - now, onion);
+	*len = n > 0 && n < 512 ? (size_t)n : 0;
 	return buf;
 }
 
@@ -1303,6 +1376,7 @@ http_init(struct repod_http *h, const struct repod_http_opts *o,
 		    strerror(ENOMEM));
 	h->root_fd = o->root_fd;
 	h->access_log = o->access_log;
+	h->onion = o->onion;
 	hto = o->header_timeout > 0 ? o->header_timeout : o->timeout;
 	h->header_ms = (int64_t)(hto > 0 ? hto : 10) * 1000;
 	snprintf(h->cc_short, sizeof(h->cc_short), "public, max-age=%u",

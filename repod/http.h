@@ -36,9 +36,12 @@ struct repod_http_opts {
 	 */
 	unsigned header_timeout;
 	int access_log;		/* one log line per request */
+	/* The onion process's state, for /metrics and /health; or NULL. */
+	const struct repod_onion_status *onion;
 };
 
 struct repod_http;
+struct repod_onion_status;
 
 /*
  * Start serving: the descriptors in o stay the caller's.  *out is freed

@@ -42,6 +42,15 @@ struct repod_config {
 	int64_t timestamp_refresh;
 	unsigned retain_states;	/* published states kept for slow clients */
 	int64_t retain_seconds;	/* and states younger than this */
+	/* The onion service (repod/onion.h, docs/onion.md). */
+	unsigned onion;		/* 1: publish the listener over tor */
+	unsigned onion_client_auth;	/* 1: only authorized clients */
+	unsigned onion_port;	/* the port onion clients connect to */
+	char *onion_dir;	/* the key and authorized_clients/ */
+	char *onion_target;	/* what tor connects to; NULL: listen[0] */
+	char *tor_control;	/* tor's control port */
+	char *tor_cookie_file;	/* NULL: the file tor names */
+	char *tor_password_file;	/* NULL: cookie authentication */
 	unsigned listen_from_flags;	/* --listen seen so far */
 };
 
@@ -103,5 +112,6 @@ int cmd_status(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
+int cmd_onion(int argc, char **argv);
 
 #endif

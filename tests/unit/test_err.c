@@ -42,7 +42,7 @@ test_strerror_known_values(void **state)
 	/* The last real code is in range. */
 	assert_string_not_equal(ferry_strerror(FERRY_ERR__LAST + 1), UNKNOWN);
 	assert_string_equal(ferry_strerror(FERRY_ERR__LAST + 1),
-	    ferry_strerror(FERRY_ERR_DATABASE));
+	    ferry_strerror(FERRY_ERR_TOR));
 }
 
 static void
