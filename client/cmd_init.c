@@ -112,7 +112,7 @@ cmd_init(struct client *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *onion = NULL;
+	const char *onion = NULL, *tor = NULL;
 	struct ferry_error err = { 0 };
 	struct ferry_meta *root = NULL;
 	const char *rootfile = NULL;
@@ -133,6 +133,7 @@ cmd_init(struct client *c, int argc, char **argv)
 			return 0;
 		case 'p':
 		case 'T':
+			tor = ch == 'T' ? (optarg != NULL ? optarg : "") : NULL;
 			free(c->proxy);
 			if ((c->proxy = ch == 'p' ? strdup(optarg) :
 			    client_tor_proxy(optarg)) == NULL)
@@ -157,10 +158,17 @@ cmd_init(struct client *c, int argc, char **argv)
 		return 1;
 	if (c->nmirrors == 0)
 		return usage();
-	if (c->proxy != NULL && !ferry_fetch_proxy_ok(c->proxy))
-		return client_failf("init: --proxy must be socks5h://HOST:PORT, "
-		    "so that .onion names are resolved by Tor");
-	if (client_check_pin(c, &err) != 0)
+	if (c->proxy != NULL && !ferry_fetch_proxy_ok(c->proxy)) {
+		if (tor != NULL)
+			return client_failf("init: --tor=%s: not HOST:PORT (a "
+			    "name, an IPv4 address or [IPv6], and a port)",
+			    tor);
+		return client_failf("init: --proxy %s: not "
+		    "socks5h://HOST:PORT (only a proxy that resolves names, "
+		    "as Tor's does, so that no name is looked up here)",
+		    c->proxy);
+	}
+	if (client_check_mirrors(c, 1, &err) != 0)
 		return client_fail("init", &err);
 	if (c->ntarget_mirrors == 0) {
 		for (i = 0; i < c->nmirrors; i++) {

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "client/ferry.h"
+#include "lib/fetch.h"
 #include "lib/file.h"
 #include "lib/json.h"
 #include "onion/hskey.h"
@@ -119,7 +120,7 @@ client_load(struct client *c, struct ferry_error *err)
 		r = ferry_error_set(err, FERRY_ERR_INVALID_ARG,
 		    "%s: no mirrors", path);
 	else
-		r = client_check_pin(c, err);
+		r = client_check_mirrors(c, 0, err);
  out:
 	json_decref(cfg);
 	free(path);
@@ -180,9 +181,11 @@ client_clear(struct client *c)
 	free(c->metadata_dir);
 	free(c->targets_dir);
 	free(c->proxy);
+	free(c->tor_proxy);
 	free(c->onion);
 	c->nmirrors = c->ntarget_mirrors = 0;
 	c->metadata_dir = c->targets_dir = c->proxy = c->onion = NULL;
+	c->tor_proxy = NULL;
 }
 
 int
@@ -216,9 +219,13 @@ client_tor_proxy(const char *addr)
 	return p;
 }
 
-/* Whether url's host is a .onion name other than the pinned one. */
+/*
+ * Whether url's host is a .onion name other than the pinned one (with
+ * a pin), or one that there is no proxy to reach (with need_proxy).
+ */
 static int
-check_one(const struct client *c, const char *url, struct ferry_error *err)
+check_one(const struct client *c, const char *url, int need_proxy,
+    struct ferry_error *err)
 {
 	char canon[ONION_ADDR_LEN + 1], pin[ONION_ADDR_LEN + 1];
 	char *host = NULL;
@@ -228,34 +235,39 @@ check_one(const struct client *c, const char *url, struct ferry_error *err)
 	if ((h = curl_url()) == NULL)
 		return FERRY_ERR_NOMEM;
 	/* Local paths and file:// URLs have no host: nothing to check. */
-	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    !onion_is_onion_host(host))
-		goto out;
-	if (onion_address_check(host, canon, NULL) != 0 ||
+	if (curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    onion_is_onion_host(host) && c->onion != NULL &&
+	    (onion_address_check(host, canon, NULL) != 0 ||
 	    onion_address_check(c->onion, pin, NULL) != 0 ||
-	    strcmp(canon, pin) != 0)
+	    strcmp(canon, pin) != 0))
 		r = ferry_error_set(err, FERRY_ERR_INVALID_ARG, "mirror %s: "
 		    "not the pinned onion address %s", url, c->onion);
- out:
+	else if (need_proxy && c->proxy == NULL &&
+	    ferry_fetch_url_needs_proxy(url))
+		r = ferry_error_set(err, FERRY_ERR_INVALID_ARG, "mirror %s: "
+		    "an onion service is reached only through Tor (--tor, "
+		    "or --proxy socks5h://HOST:PORT)", url);
 	curl_free(host);
 	curl_url_cleanup(h);
 	return r;
 }
 
 int
-client_check_pin(const struct client *c, struct ferry_error *err)
+client_check_mirrors(const struct client *c, int need_proxy,
+    struct ferry_error *err)
 {
 	size_t i;
 	int r;
 
-	if (c->onion == NULL)
+	if (c->onion == NULL && !need_proxy)
 		return 0;
 	for (i = 0; i < c->nmirrors; i++)
-		if ((r = check_one(c, c->mirrors[i], err)) != 0)
+		if ((r = check_one(c, c->mirrors[i], need_proxy, err)) != 0)
 			return r;
 	for (i = 0; i < c->ntarget_mirrors; i++)
-		if ((r = check_one(c, c->target_mirrors[i], err)) != 0)
+		if ((r = check_one(c, c->target_mirrors[i], need_proxy,
+		    err)) != 0)
 			return r;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "client/ferry.h"
+#include "lib/fetch.h"
 
 static const struct {
 	const char *name;
@@ -76,6 +77,17 @@ main(int argc, char **argv)
 	}
 	if (a >= argc)
 		return usage(stderr, 2);
+	/* --tor for this command: checked here, for every command. */
+	if (c.tor != NULL) {
+		if ((c.tor_proxy = client_tor_proxy(c.tor)) == NULL)
+			return client_failf("out of memory");
+		if (!ferry_fetch_proxy_ok(c.tor_proxy)) {
+			client_failf("--tor=%s: not HOST:PORT (a name, an IPv4 "
+			    "address or [IPv6], and a port)", c.tor);
+			client_clear(&c);
+			return 2;
+		}
+	}
 	if (strcmp(argv[a], "-h") == 0 || strcmp(argv[a], "--help") == 0 ||
 	    strcmp(argv[a], "help") == 0)
 		return usage(stdout, 0);
@@ -87,14 +99,6 @@ main(int argc, char **argv)
 				client_clear(&c);
 				return client_fail(cmds[i].name, &err);
 			}
-			if (c.tor != NULL) {
-				free(c.proxy);
-				if ((c.proxy = client_tor_proxy(c.tor)) ==
-				    NULL) {
-					client_clear(&c);
-					return client_failf("out of memory");
-				}
-			}
 		} else {
 			size_t n = strlen(c.dir) + 16;
 
@@ -105,6 +109,12 @@ main(int argc, char **argv)
 			}
 			snprintf(c.metadata_dir, n, "%s/metadata", c.dir);
 			snprintf(c.targets_dir, n, "%s/targets", c.dir);
+		}
+		/* Over what config.json says (init: until --tor, --proxy). */
+		if (c.tor_proxy != NULL) {
+			free(c.proxy);
+			c.proxy = c.tor_proxy;
+			c.tor_proxy = NULL;
 		}
 		rc = cmds[i].fn(&c, argc - a, argv + a);
 		client_clear(&c);

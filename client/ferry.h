@@ -22,6 +22,7 @@ struct client {
 	char *proxy;
 	char *onion;		/* the pinned onion address, NAME.onion */
 	const char *tor;	/* --tor for this run: "HOST:PORT", or NULL */
+	char *tor_proxy;	/* its socks5h:// URL, until it is proxy */
 	int verbose;
 };
 
@@ -35,10 +36,13 @@ struct client {
 char *client_tor_proxy(const char *addr);
 
 /*
- * Check the mirrors against the pinned onion address: with a pin, every
- * .onion mirror must be that address.  0, or an error naming the URL.
+ * Check the mirrors and target mirrors against the pinned onion address:
+ * with a pin, every .onion mirror must be that address; with need_proxy
+ * (init), a .onion mirror needs a proxy too.  0, or an error naming the
+ * URL.
  */
-int client_check_pin(const struct client *c, struct ferry_error *err);
+int client_check_mirrors(const struct client *c, int need_proxy,
+    struct ferry_error *err);
 
 /* Fill c from DIR/config.json. */
 int client_load(struct client *c, struct ferry_error *err);

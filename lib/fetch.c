@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -91,9 +92,36 @@ ferry_fetch_opts_default(struct ferry_fetch_opts *opts)
 int
 ferry_fetch_proxy_ok(const char *proxy)
 {
-	return proxy != NULL &&
-	    strncasecmp(proxy, PROXY_SCHEME, strlen(PROXY_SCHEME)) == 0 &&
-	    proxy[strlen(PROXY_SCHEME)] != '\0';
+	const char *p, *host;
+	unsigned long port = 0;
+	size_t n = 0;
+
+	if (proxy == NULL ||
+	    strncasecmp(proxy, PROXY_SCHEME, strlen(PROXY_SCHEME)) != 0)
+		return 0;
+	/*
+	 * HOST:PORT and nothing else: no user:password@ (the SOCKS
+	 * credentials are the fetcher's, for circuit isolation), no path,
+	 * no port curl would have to guess.
+	 */
+	host = p = proxy + strlen(PROXY_SCHEME);
+	if (*p == '[') {
+		for (p++; isxdigit((unsigned char)*p) || *p == ':' || *p == '.';
+		    p++)
+			;
+		if (*p++ != ']' || p - host < 4)
+			return 0;
+	} else {
+		while (isalnum((unsigned char)*p) || *p == '.' || *p == '-')
+			p++;
+		if (p == host || p - host > 253)
+			return 0;
+	}
+	if (*p++ != ':')
+		return 0;
+	for (; *p >= '0' && *p <= '9' && n < 5; p++, n++)
+		port = port * 10 + (unsigned long)(*p - '0');
+	return n > 0 && *p == '\0' && port >= 1 && port <= 65535;
 }
 
 int
@@ -429,6 +457,39 @@ host_is_onion(const char *host)
 	while (n > 0 && host[n - 1] == '.')
 		n--;
 	return n >= 6 && strncasecmp(host + n - 6, ".onion", 6) == 0;
+}
+
+int
+ferry_fetch_url_needs_proxy(const char *url)
+{
+	const unsigned char *p;
+	char *host = NULL;
+	CURLU *h;
+	int r = 0;
+
+	if (url == NULL || (h = curl_url()) == NULL)
+		return 0;
+	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	/* As http_url() sees it: non-ASCII names in their ASCII form. */
+	for (p = (const unsigned char *)host; *p != '\0'; p++)
+		if (*p >= 0x80)
+			break;
+	if (*p != '\0') {
+		curl_free(host);
+		host = NULL;
+		if (curl_url_get(h, CURLUPART_HOST, &host, CURLU_PUNYCODE) !=
+		    CURLUE_OK) {
+			r = 1;
+			goto out;
+		}
+	}
+	r = host_is_onion(host);
+ out:
+	curl_free(host);
+	curl_url_cleanup(h);
+	return r;
 }
 
 /*
@@ -882,6 +943,12 @@ http_result(struct ferry_fetcher *f, const char *where, int64_t deadline,
 		    status == 206 ? ", another range" : "");
 	if (cc == CURLE_PROXY && socks_error(f, where, err) != 0)
 		return FERRY_ERR_FETCH;
+	/* Through socks5h://, the one connection made here is the proxy's. */
+	if (cc == CURLE_COULDNT_CONNECT && f->proxy != NULL)
+		return ferry_error_set(err, FERRY_ERR_FETCH, "%s: cannot reach "
+		    "the proxy %s (%s): is tor running, with its SOCKSPort "
+		    "there?", where, f->proxy, f->errbuf[0] != '\0' ?
+		    f->errbuf : curl_easy_strerror(cc));
 	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && x->bad_status))
 		return ferry_error_set(err, cc == CURLE_OUT_OF_MEMORY ?
 		    FERRY_ERR_NOMEM : FERRY_ERR_FETCH, "%s: %s", where,

@@ -45,11 +45,20 @@ struct ferry_fetch_opts {
 void ferry_fetch_opts_default(struct ferry_fetch_opts *opts);
 
 /*
- * Whether proxy is one a fetcher takes: a socks5h:// URL (case aside),
- * a SOCKS5 proxy that resolves host names itself, as Tor's does; any
- * other kind would have names (.onion ones too) resolved here.
+ * Whether proxy is one a fetcher takes: socks5h://HOST:PORT (the scheme
+ * in any case; HOST a name, an IPv4 address or [IPv6]; PORT 1 to 65535;
+ * nothing else), a SOCKS5 proxy that resolves host names itself, as
+ * Tor's does; any other kind would have names (.onion ones too)
+ * resolved here.
  */
 int ferry_fetch_proxy_ok(const char *proxy);
+
+/*
+ * Whether a fetcher takes url only through a proxy: 1 when its host is
+ * a .onion name (a non-ASCII name too, when its ASCII form is one or
+ * cannot be had), 0 otherwise (another host, a directory, not a URL).
+ */
+int ferry_fetch_url_needs_proxy(const char *url);
 
 struct ferry_fetcher;
 

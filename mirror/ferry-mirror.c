@@ -190,7 +190,8 @@ cmd_init(int argc, char **argv)
 	char path[PATH_MAX], *end;
 	struct stat st;
 	unsigned long k;
-	int ch, fresh, rc = 2;
+	size_t i;
+	int ch, fresh, n, rc = 2;
 
 	memset(&c, 0, sizeof(c));
 	c.retain_states = 4;
@@ -238,9 +239,16 @@ cmd_init(int argc, char **argv)
 			c.retain_states = (unsigned)k;
 			break;
 		case 'T':
-			snprintf(tor, sizeof(tor), "socks5h://%s",
+			n = snprintf(tor, sizeof(tor), "socks5h://%s",
 			    optarg != NULL && *optarg != '\0' ? optarg :
 			    "127.0.0.1:9050");
+			if (n < 0 || (size_t)n >= sizeof(tor) ||
+			    !ferry_fetch_proxy_ok(tor)) {
+				mirror_failf("--tor=%s: not HOST:PORT (a name, "
+				    "an IPv4 address or [IPv6], and a port)",
+				    optarg);
+				goto out;
+			}
 			optarg = tor;
 			/* FALLTHROUGH */
 		case 'p':
@@ -268,6 +276,13 @@ cmd_init(int argc, char **argv)
 		goto out;
 	}
 	rc = 1;
+	for (i = 0; c.proxy == NULL && i < c.nupstreams; i++)
+		if (ferry_fetch_url_needs_proxy(c.upstreams[i])) {
+			mirror_failf("upstream %s: an onion service is reached "
+			    "only through Tor (--tor, or --proxy "
+			    "socks5h://HOST:PORT)", c.upstreams[i]);
+			goto out;
+		}
 	snprintf(path, sizeof(path), "%s/mirror.json", c.dir);
 	if (stat(path, &st) == 0) {
 		mirror_failf("%s: already a mirror (%s exists)", c.dir, path);
@@ -294,7 +309,6 @@ cmd_init(int argc, char **argv)
 	else {
 		static const char *const subs[] = { "trusted", "roots",
 		    "partial" };
-		size_t i;
 
 		for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 			snprintf(path, sizeof(path), "%s/%s", c.dir, subs[i]);

@@ -341,6 +341,11 @@ onion_address_check(const char *host, char *canon, struct ferry_error *err)
 
 	if (onion_is_onion_host(host))
 		n -= 6;
+	if (n == 16)
+		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s: a v2 "
+		    "onion address, which tor no longer serves or reaches (a "
+		    "v3 address has %d base32 characters)", host,
+		    ONION_ADDR_LEN);
 	if (n != ONION_ADDR_LEN)
 		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s: not a "
 		    "v3 onion address (%d base32 characters and .onion)",

@@ -277,13 +277,44 @@ cmd_onion(int argc, char **argv)
 	if ((n = argc - optind) < 1)
 		goto usage;
 	verb = argv[optind];
-	if (!((strcmp(verb, "init") == 0 && n == 1) ||
-	    (strcmp(verb, "address") == 0 && n == 1) ||
-	    (strcmp(verb, "auth") == 0 && n >= 2 && (
-	    (strcmp(argv[optind + 1], "add") == 0 && n == 4) ||
-	    (strcmp(argv[optind + 1], "revoke") == 0 && n == 3) ||
-	    (strcmp(argv[optind + 1], "list") == 0 && n == 2)))))
+	/* Say what was wrong before the usage: the word, or the count. */
+	if (strcmp(verb, "init") == 0 || strcmp(verb, "address") == 0) {
+		if (n != 1) {
+			fprintf(stderr, "ferry-repod onion %s: takes no "
+			    "arguments\n", verb);
+			goto usage;
+		}
+	} else if (strcmp(verb, "auth") == 0) {
+		const char *sub = n >= 2 ? argv[optind + 1] : NULL;
+		int want;
+
+		if (sub == NULL) {
+			fputs("ferry-repod onion auth: needs add, revoke or list\n",
+			    stderr);
+			goto usage;
+		}
+		if (strcmp(sub, "add") == 0)
+			want = 4;
+		else if (strcmp(sub, "revoke") == 0)
+			want = 3;
+		else if (strcmp(sub, "list") == 0)
+			want = 2;
+		else {
+			fprintf(stderr, "ferry-repod onion auth: unknown "
+			    "subcommand \"%s\"\n", sub);
+			goto usage;
+		}
+		if (n != want) {
+			fprintf(stderr, "ferry-repod onion auth %s: %s\n", sub,
+			    want == 4 ? "takes NAME KEY" : want == 3 ?
+			    "takes NAME" : "takes no arguments");
+			goto usage;
+		}
+	} else {
+		fprintf(stderr, "ferry-repod onion: unknown subcommand "
+		    "\"%s\"\n", verb);
 		goto usage;
+	}
 	if (load(dir, cfg, &c) != 0)
 		return 1;
 	if (strcmp(verb, "init") == 0 || strcmp(verb, "address") == 0)

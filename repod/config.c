@@ -371,6 +371,7 @@ int
 repod_config_load(struct repod_config *c, const char *path,
     struct ferry_error *err)
 {
+	struct ferry_error perr = { 0 };
 	const struct key *k;
 	const char *name;
 	char *deflt = NULL;
@@ -387,8 +388,11 @@ repod_config_load(struct repod_config *c, const char *path,
 			return 0;
 		}
 	}
-	if ((r = ferry_json_parse_file(path, CONFIG_MAX, &doc, err)) != 0)
+	if ((r = ferry_json_parse_file(path, CONFIG_MAX, &doc, &perr)) != 0) {
+		/* Its detail says what went wrong; this names the file. */
+		r = ferry_error_set(err, r, "%s: %s", path, perr.msg);
 		goto out;
+	}
 	if (!json_is_object(doc)) {
 		r = ferry_error_set(err, FERRY_ERR_INVALID_ARG,
 		    "%s: must be a JSON object", path);

@@ -1,14 +1,17 @@
 #!/bin/sh
 # Golden-output tests for ferry-tuftool (tests/golden/cases), ferry-sign
-# (tests/golden/sign/cases) and ferry-mirror (tests/golden/mirror/cases): every case runs once, and its exit status,
-# stdout and stderr must equal NAME.exp beside its cases file byte for
-# byte.  FERRY_GOLDEN_UPDATE=1 rewrites the .exp files instead
+# (tests/golden/sign/cases), ferry-mirror (tests/golden/mirror/cases),
+# ferry-repod (tests/golden/repod/cases) and ferry (tests/golden/client/
+# cases): every case runs once, and its exit status, stdout and stderr
+# must equal NAME.exp beside its cases file byte for byte.  FERRY_GOLDEN_UPDATE=1 rewrites the .exp files instead
 # (then review the diff before committing it).
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 tuftool=${FERRY_TUFTOOL:?FERRY_TUFTOOL must name the built ferry-tuftool}
 signtool=${FERRY_SIGN:-$(dirname "$tuftool")/ferry-sign}
 mirrortool=${FERRY_MIRROR:-$(dirname "$tuftool")/ferry-mirror}
+repodtool=${FERRY_REPOD:-$(dirname "$tuftool")/ferry-repod}
+clienttool=${FERRY_CLIENT:-$(dirname "$tuftool")/ferry}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ferry-golden.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 fails=0 n=0
@@ -52,5 +55,7 @@ golden() {
 golden "$tuftool" ferry-tuftool "$top_srcdir/tests/golden"
 golden "$signtool" ferry-sign "$top_srcdir/tests/golden/sign"
 golden "$mirrortool" ferry-mirror "$top_srcdir/tests/golden/mirror"
+golden "$repodtool" ferry-repod "$top_srcdir/tests/golden/repod"
+golden "$clienttool" ferry "$top_srcdir/tests/golden/client"
 echo "$n cases, $fails failed"
 [ "$fails" = 0 ]

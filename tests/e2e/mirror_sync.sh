@@ -284,9 +284,22 @@ while [ $i -lt 100 ] && ! [ -s socks.port ]; do
 done
 sport=$(head -n 1 socks.port)
 [ -n "$sport" ] || { cat socks.err >&2; fail "the SOCKS proxy did not start"; }
-# Without a proxy, an onion name is refused before anything is sent.
+# Without a proxy, an onion name is refused before anything is sent:
+# by init, and by sync should mirror.json lose its proxy later.
+"$mirror" init -d mo0 --root "$ws/metadata/1.root.json" \
+    --upstream "http://$onion" >out 2>err && fail "init took an onion upstream without a proxy"
+grep -q "upstream http://$onion: an onion service is reached only through Tor" err ||
+	fail "init: no onion refusal: $(cat err)"
+[ ! -e mo0 ] || fail "a refused init left mo0"
+ok
 run "$mirror" init -d mo0 --root "$ws/metadata/1.root.json" \
-    --upstream "http://$onion"
+    --upstream "http://$onion" --proxy socks5h://127.0.0.1:1
+/usr/bin/python3 -c '
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+del c["proxy"]
+json.dump(c, open(p, "w"))' mo0/mirror.json || fail "editing mo0/mirror.json"
 "$mirror" sync -d mo0 >out 2>err && fail "an onion upstream without a proxy"
 grep -q 'refusing to resolve .onion host without a socks5h:// proxy' err ||
 	{ cat err >&2; fail "no onion refusal: $(cat err)"; }

@@ -335,6 +335,21 @@ test_new_invalid(void **state)
 		"127.0.0.1:9050",
 		"socks5h://",
 		"",
+		"socks5h://127.0.0.1",		/* no port to guess */
+		"socks5h://127.0.0.1:",
+		"socks5h://127.0.0.1:0",
+		"socks5h://127.0.0.1:65536",
+		"socks5h://127.0.0.1:+9050",
+		"socks5h://127.0.0.1: 9050",
+		"socks5h://127.0.0.1:009050",
+		"socks5h://127.0.0.1:9050/",
+		"socks5h://127.0.0.1:9050/x",
+		"socks5h://u:p@127.0.0.1:9050",	/* the credentials are ours */
+		"socks5h://:9050",
+		"socks5h://[]:9050",
+		"socks5h://[::1:9050",
+		"socks5h://::1:9050",
+		"socks5h://bad host:9050",
 	};
 	struct ferry_fetch_opts o;
 	struct ferry_fetcher *f = NULL;
@@ -355,6 +370,8 @@ test_new_invalid(void **state)
 	assert_false(ferry_fetch_proxy_ok(NULL));
 	assert_true(ferry_fetch_proxy_ok("socks5h://127.0.0.1:9050"));
 	assert_true(ferry_fetch_proxy_ok("SOCKS5H://[::1]:9050"));
+	assert_true(ferry_fetch_proxy_ok("socks5h://localhost:1"));
+	assert_true(ferry_fetch_proxy_ok("socks5h://tor-gw.lan:65535"));
 	/* Zero would switch a bound off. */
 	ferry_fetch_opts_default(&o);
 	o.min_speed = 0;
@@ -853,6 +870,8 @@ test_onion_refused(void **state)
 	assert_int_equal(ferry_fetch_buf(f, "http://example.onion/x", MIB,
 	    &buf, &len, &err), FERRY_ERR_FETCH);
 	assert_null(strstr(err.msg, "refusing"));
+	/* A dead proxy is named as what could not be reached. */
+	assert_msg_has(&err, "cannot reach the proxy socks5h://127.0.0.1:1");
 	ferry_fetcher_free(f);
 }
 

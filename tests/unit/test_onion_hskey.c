@@ -774,7 +774,8 @@ test_address_check_bad(void **state)
 	check_bad("www." RFC_ADDR ".onion", NULL);
 	check_bad(RFC_ADDR ".onio", NULL);
 	check_bad(RFC_ADDR ".exit", NULL);
-	check_bad("expyuzz4wqqyqhjn.onion", NULL);	/* a v2 address */
+	check_bad("expyuzz4wqqyqhjn.onion", "a v2 onion address");
+	check_bad("expyuzz4wqqyqhjn", "a v2 onion address");
 	check_bad(" " RFC_ADDR, NULL);
 	/* Not base32. */
 	memcpy(a, RFC_ADDR, ONION_ADDR_LEN + 1);
