@@ -24,6 +24,32 @@ struct ferry_atomic {
 };
 
 int
+ferry_file_open_regular(const char *path)
+{
+	struct stat st;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		goto fail;
+	}
+	/* Opened non-blocking so a FIFO cannot hang us; files need no flag. */
+	if (fcntl(fd, F_SETFL, 0) == -1)
+		goto fail;
+	return fd;
+ fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
 ferry_file_read(const char *path, size_t max_len, unsigned char **out,
     size_t *outlen)
 {
@@ -36,17 +62,9 @@ ferry_file_read(const char *path, size_t max_len, unsigned char **out,
 	if (path == NULL || out == NULL || outlen == NULL ||
 	    max_len >= SIZE_MAX - 2)
 		return FERRY_ERR_INVALID_ARG;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1)
+	if ((fd = ferry_file_open_regular(path)) == -1)
 		return FERRY_ERR_IO;
 	if (fstat(fd, &st) == -1)
-		goto out;
-	if (!S_ISREG(st.st_mode)) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		goto out;
-	}
-	/* Opened non-blocking so a FIFO cannot hang us; files need no flag. */
-	if (fcntl(fd, F_SETFL, 0) == -1)
 		goto out;
 	/*
 	 * Read up to one byte past the limit, to tell "exactly max_len" from

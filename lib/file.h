@@ -28,6 +28,14 @@ int ferry_file_read(const char *path, size_t max_len, unsigned char **out,
     size_t *outlen);
 
 /*
+ * Open the regular file at path for reading (close-on-exec, blocking
+ * reads): a descriptor, or -1 with errno set, EISDIR for a directory and
+ * EINVAL for anything else that is not a regular file.  A FIFO is
+ * refused at once, never waited on.
+ */
+int ferry_file_open_regular(const char *path);
+
+/*
  * Write all len bytes at buf to descriptor fd, going on after short
  * writes and EINTR: 0, or -1 with errno set.
  */

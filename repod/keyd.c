@@ -256,11 +256,30 @@ load_keys(const struct repod_config *c, int pfd, struct kstate *s,
 		s->key[1] = s->key[0];
 		goto out;
 	}
-	/* A second line is the timestamp key's; without one, the same. */
-	if (ferry_passphrase_read_fd(pfd, &pp2, &e) != 0)
-		pp2 = NULL;
-	r = open_key(c->timestamp_key, pp2 != NULL ? pp2 : pp, &s->key[1],
-	    err);
+	/*
+	 * The first line first: when it opens the timestamp key too, no
+	 * second line is read (on a terminal, or a pipe kept open, there
+	 * may be none to come).  Only when it is not that key's is the
+	 * next line the timestamp key's.
+	 */
+	{
+		struct ferry_error e1 = { 0 };
+
+		if ((r = open_key(c->timestamp_key, pp, &s->key[1], &e1)) !=
+		    FERRY_ERR_PASSPHRASE) {
+			if (r != 0)
+				r = ferry_error_set(err, r, "%s",
+				    ferry_error_msg(&e1));
+			goto out;
+		}
+	}
+	if ((r = ferry_passphrase_read_fd(pfd, &pp2, &e)) != 0) {
+		r = ferry_error_set(err, FERRY_ERR_PASSPHRASE, "%s: the first "
+		    "line's passphrase does not open it, and there is no "
+		    "second line (%s)", c->timestamp_key, ferry_error_msg(&e));
+		goto out;
+	}
+	r = open_key(c->timestamp_key, pp2, &s->key[1], err);
  out:
 	ferry_passphrase_free(pp);
 	ferry_passphrase_free(pp2);
@@ -417,7 +436,7 @@ refuse(int sock, struct kstate *s, const char *why)
 }
 
 static void __attribute__((noreturn))
-keyd_main(const struct repod_config *c, int sock, int pfd)
+keyd_main(const struct repod_config *c, int sock, int pfd, pid_t parent)
 {
 	struct ferry_error err = { 0 };
 	struct kstate s;
@@ -426,6 +445,9 @@ keyd_main(const struct repod_config *c, int sock, int pfd)
 
 	memset(&s, 0, sizeof(s));
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	/* A parent gone before that was set: nobody is left to serve. */
+	if (getppid() != parent)
+		_exit(1);
 	(void)prctl(PR_SET_NAME, "ferry-keyd", 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	close_others(sock, pfd);
@@ -510,6 +532,7 @@ keyd_start(const struct repod_config *c, struct keyd **out,
 {
 	struct keyd *k;
 	int sv[2], pfd = c->passphrase_fd, r;
+	pid_t parent;
 
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return FERRY_ERR_NOMEM;
@@ -525,6 +548,7 @@ keyd_start(const struct repod_config *c, struct keyd **out,
 		goto fail;
 	}
 	fflush(NULL);
+	parent = getpid();
 	if ((k->pid = fork()) == -1) {
 		r = ferry_error_set(err, FERRY_ERR_IO, "fork: %s",
 		    strerror(errno));
@@ -534,7 +558,7 @@ keyd_start(const struct repod_config *c, struct keyd **out,
 	}
 	if (k->pid == 0) {
 		close(sv[0]);
-		keyd_main(c, sv[1], pfd);
+		keyd_main(c, sv[1], pfd, parent);
 	}
 	close(sv[1]);
 	k->sock = sv[0];
@@ -663,14 +687,29 @@ keyd_sign(struct keyd *k, json_t *signed_obj, struct ferry_meta **out,
 void
 keyd_stop(struct keyd *k)
 {
-	int status;
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int status, i;
+	pid_t p;
 
 	if (k == NULL)
 		return;
 	if (k->sock != -1)
 		close(k->sock);	/* keyd reads EOF and exits */
-	if (k->pid > 0)
-		while (waitpid(k->pid, &status, 0) == -1 && errno == EINTR)
-			;
+	if (k->pid <= 0)
+		goto out;
+	/*
+	 * Up to 2 s to go by itself; one still starting (reading a
+	 * passphrase that does not come) is killed: it has nothing to save.
+	 */
+	for (i = 0; i < 200; i++) {
+		if ((p = waitpid(k->pid, &status, WNOHANG)) == k->pid ||
+		    (p == -1 && errno != EINTR))
+			goto out;
+		nanosleep(&tick, NULL);
+	}
+	(void)kill(k->pid, SIGKILL);
+	while (waitpid(k->pid, &status, 0) == -1 && errno == EINTR)
+		;
+ out:
 	free(k);
 }

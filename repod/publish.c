@@ -43,6 +43,8 @@ struct bundle {
 	struct bfile **roots;		/* roots[v - 1] */
 	size_t nroots;
 	json_t *byname;			/* role name -> index into f */
+	json_t *bypath;			/* path -> true: each read once */
+	uint64_t bytes;			/* read so far, <= REPOD_BUNDLE_MAX */
 };
 
 static void
@@ -57,6 +59,7 @@ bundle_free(struct bundle *b)
 	free(b->f);
 	free(b->roots);
 	json_decref(b->byname);
+	json_decref(b->bypath);
 	json_decref(b->manifest);
 }
 
@@ -99,10 +102,24 @@ read_entry(struct bundle *b, size_t i, json_t *e, struct ferry_error *err)
 		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s/manifest."
 		    "json: roles[%zu]: malformed entry", b->dir, i);
 	snprintf(full, sizeof(full), "%s/%s", b->dir, path);
+	/*
+	 * Every file is held until the end: one file listed many times,
+	 * or many files, must not add up past what a bundle may hold.
+	 */
+	if (json_object_get(b->bypath, path) != NULL)
+		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s/manifest."
+		    "json: roles[%zu]: %s is listed twice", b->dir, i, path);
+	if (json_object_set_new(b->bypath, path, json_true()) != 0)
+		return FERRY_ERR_NOMEM;
 	if ((uint64_t)len > REPOD_META_MAX)
 		return ferry_error_set(err, FERRY_ERR_TOO_LARGE, "%s: the "
 		    "manifest gives %lld bytes, over the limit of %u for a "
 		    "metadata file", full, (long long)len, REPOD_META_MAX);
+	if ((uint64_t)len > REPOD_BUNDLE_MAX - b->bytes)
+		return ferry_error_set(err, FERRY_ERR_TOO_LARGE, "%s: the "
+		    "bundle's metadata would pass the limit of %" PRIu64
+		    " bytes in all", full, REPOD_BUNDLE_MAX);
+	b->bytes += (uint64_t)len;
 	if ((r = ferry_file_read(full, (size_t)len, &f->buf, &f->len)) != 0)
 		return ferry_error_set(err, r, "%s: %s", full,
 		    r == FERRY_ERR_TOO_LARGE ? "longer than the manifest says" :
@@ -117,7 +134,8 @@ read_entry(struct bundle *b, size_t i, json_t *e, struct ferry_error *err)
 
 		if (ferry_hash_buf(FERRY_HASH_SHA256, f->buf, f->len, d,
 		    &dl) != 0)
-			return FERRY_ERR_CRYPTO;
+			return ferry_error_set(err, FERRY_ERR_CRYPTO, "%s: "
+			    "SHA-256 failed", full);
 		ferry_hex_encode(d, dl, f->sha256);
 	}
 	if (strcmp(f->sha256, sha) != 0)
@@ -160,11 +178,15 @@ read_bundle(struct bundle *b, struct ferry_error *err)
 	    json_array_size(roles) > MAX_ROLES)
 		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s: not a "
 		    "format 1 publication bundle manifest", path);
+	/* b->n only once b->f is there: bundle_free() walks b->f[0..n). */
+	if ((b->f = calloc(json_array_size(roles), sizeof(*b->f))) == NULL ||
+	    (b->roots = calloc(json_array_size(roles),
+	    sizeof(*b->roots))) == NULL ||
+	    (b->byname = json_object()) == NULL ||
+	    (b->bypath = json_object()) == NULL)
+		return ferry_error_set(err, FERRY_ERR_NOMEM, "%s: out of "
+		    "memory for %zu roles", path, json_array_size(roles));
 	b->n = json_array_size(roles);
-	if ((b->f = calloc(b->n, sizeof(*b->f))) == NULL ||
-	    (b->roots = calloc(b->n, sizeof(*b->roots))) == NULL ||
-	    (b->byname = json_object()) == NULL)
-		return FERRY_ERR_NOMEM;
 	json_array_foreach(roles, i, e) {
 		if ((r = read_entry(b, i, e, err)) != 0)
 			return r;
@@ -546,11 +568,13 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
 				break;
 			}
 			snprintf(file, sizeof(file), "%s/%s", images, path);
-			if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
+			/* Not a FIFO: the tree is locked while we wait. */
+			if ((fd = ferry_file_open_regular(file)) == -1) {
 				r = ferry_error_set(err, FERRY_ERR_NOT_FOUND,
 				    "target \"%s\" (%s v%" PRId64 "): no image"
 				    " at %s: %s", path, f->role, f->version,
-				    file, strerror(errno));
+				    file, errno == EINVAL ? "not a regular file" :
+				    strerror(errno));
 				break;
 			}
 			r = ferry_tree_target_put(x->tree, path, t.hashes,

@@ -155,9 +155,10 @@ echo "== init, publish b1 (archive) and b2 (directory)"
 st=$tmp/st
 run "$repod" init -d "$st" --root "$ws/metadata/1.root.json" \
     --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key
+# (timeout: whatever is wrong, publish must never hang; 124 if it did.)
 pub() { # pub BUNDLE [IMAGES]
-	"$repod" publish -d "$st" --images "${2:-content}" --passphrase-fd 3 \
-	    "$1" 3<pw
+	timeout 300 "$repod" publish -d "$st" --images "${2:-content}" \
+	    --passphrase-fd 3 "$1" 3<pw
 }
 pub b1.tar.zst >out 2>err || { cat out err >&2; fail "publish b1.tar.zst"; }
 grep -q 'published b1.tar.zst as state 1' out || fail "publish b1: $(cat out)"
@@ -276,6 +277,12 @@ refused "apps/c.img one byte shorter" \
 rm img/apps/c.img
 refused "apps/c.img missing" 'target "apps/c.img" (apps v3): no image at' \
     b3 img
+# A FIFO where the image should be: refused at once, not waited on
+# with the tree locked.
+mkfifo img/apps/c.img || fail "mkfifo img/apps/c.img"
+refused "apps/c.img a FIFO" \
+    'target "apps/c.img" (apps v3): no image at .*: not a regular file' b3 img
+rm img/apps/c.img
 
 echo "== 5. a target outside the paths delegated to its role"
 # The signer refuses to bundle one, so: stage apps v4 with a good target
@@ -432,6 +439,21 @@ refused "a file over 64 MiB in a bundle" \
     "huge.tar.zst: .*over the limit of 67108864 for one file" huge.tar.zst
 refused "no such file" "no-such-bundle: No such file or directory" \
     no-such-bundle
+# One file listed again and again under other role names: each would
+# be read and held, so a path listed twice is refused.
+fresh twice b3
+"$py" -c '
+import json, sys
+p = sys.argv[1]
+m = json.load(open(p))
+t = [r for r in m["roles"] if r["role"] == "apps"][0]
+for i in range(3):
+    e = dict(t); e["role"] = "copy%d" % i
+    m["roles"].append(e)
+json.dump(m, open(p, "w"), separators=(",", ":"), sort_keys=True)
+' twice/manifest.json || fail "edit twice/manifest.json"
+refused "one file listed under several roles" \
+    "roles\[[0-9]*\]: metadata/[^ ]* is listed twice" twice
 
 echo "== the client refreshes from what is served"
 refresh_ok() { # refresh_ok WHY: a new device refreshes from root v1

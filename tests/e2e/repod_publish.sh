@@ -221,6 +221,18 @@ for f in content/apps/*.img; do
 		fail "$f is not stored"
 done
 ok
+echo "== one line opens both keys; nothing waits for a second"
+# The passphrase on a FIFO this script holds open for writing, as a
+# terminal or a pipe kept open would be: a key process that read on
+# for a second line would wait there for ever (timeout stops it).
+mkfifo pwfifo || fail "mkfifo"
+exec 8<>pwfifo
+cat pw >&8
+timeout 60 "$repod" refresh -d "$st" --force --passphrase-fd 8 >out 2>err ||
+	{ exec 8>&-; cat out err >&2; fail "refresh with one line on an open FIFO"; }
+exec 8>&-
+ok
+
 echo "== the configuration file: ferry-repod agrees with the schema"
 # schemas/repod-config.schema.json describes repod.json; its fixtures
 # (checked against the schema by schemas.sh) go through ferry-repod too.

@@ -995,6 +995,46 @@ test_read_fifo_does_not_block(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The same for ferry_file_open_regular(), which callers read from. */
+static void
+test_open_regular(void **state)
+{
+	struct fx *f = *state;
+	char p[512], d[512];
+	pid_t pid;
+	int status = 0, fd;
+
+	unit_join(p, sizeof(p), f->dir, "fifo");
+	assert_int_equal(mkfifo(p, 0600), 0);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		alarm(3);
+		fd = ferry_file_open_regular(p);
+		_exit(fd == -1 && errno == EINVAL ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		fail_msg("ferry_file_open_regular on a FIFO blocked (killed "
+		    "by signal %d)", WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	errno = 0;
+	assert_int_equal(ferry_file_open_regular(f->dir), -1);
+	assert_int_equal(errno, EISDIR);
+	unit_join(d, sizeof(d), f->dir, "missing");
+	assert_int_equal(ferry_file_open_regular(d), -1);
+	assert_int_equal(errno, ENOENT);
+	/* A regular file: open, and reads block as usual (no O_NONBLOCK). */
+	unit_join(d, sizeof(d), f->dir, "regular");
+	assert_int_equal(ferry_file_write_atomic(d, "x", 1, 0600), 0);
+	fd = ferry_file_open_regular(d);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+}
+
 static void
 test_read_missing(void **state)
 {
@@ -1300,6 +1340,7 @@ main(void)
 		T(test_read_directory),
 		T(test_read_not_regular),
 		T(test_read_fifo_does_not_block),
+		T(test_open_regular),
 		T(test_read_missing),
 		T(test_read_bad_args),
 		T(test_read_large),
