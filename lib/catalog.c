@@ -142,6 +142,7 @@ enum stmt {
 	ST_TARGET_COUNT,
 	ST_TARGET_FIND,
 	ST_PRUNE_BELOW,
+	ST_SIGNING_MAX,
 	ST__COUNT
 };
 
@@ -173,6 +174,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    "WHERE path = ? AND sha256 = ?",
 	[ST_PRUNE_BELOW] = "UPDATE publications SET status = 'pruned' "
 	    "WHERE state < ? AND status IN ('superseded', 'abandoned')",
+	[ST_SIGNING_MAX] = "SELECT coalesce(max(version), 0) FROM signings "
+	    "WHERE role = ?",
 };
 
 struct ferry_catalog {
@@ -1234,6 +1237,29 @@ ferry_catalog_signing_add(struct ferry_catalog *c, int64_t pub,
 		    "version %" PRId64, keyid, role, version);
 		goto out;
 	}
+	r = 0;
+ out:
+	stmt_done(st);
+	return r;
+}
+
+int
+ferry_catalog_signing_max(struct ferry_catalog *c, const char *role,
+    int64_t *version, struct ferry_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (c == NULL || version == NULL || !is_text(role))
+		return bad_arg(err, "ferry_catalog_signing_max");
+	if ((r = prep(c, ST_SIGNING_MAX, &st, err)) != 0)
+		goto out;
+	if (bind_text(st, 1, role) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		r = db_fail(c, err, "the highest %s version signed", role);
+		goto out;
+	}
+	*version = sqlite3_column_int64(st, 0);
 	r = 0;
  out:
 	stmt_done(st);

@@ -165,6 +165,13 @@ int ferry_catalog_signing_add(struct ferry_catalog *c, int64_t pub,
     struct ferry_error *err);
 
 /*
+ * The highest version of role any recorded signature is over, whatever
+ * became of its publication (0: none), in *version.
+ */
+int ferry_catalog_signing_max(struct ferry_catalog *c, const char *role,
+    int64_t *version, struct ferry_error *err);
+
+/*
  * The audit log: who did what, when, to which publication (0: none),
  * with a free-form detail (may be NULL).
  */

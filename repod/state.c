@@ -406,6 +406,12 @@ pair_free(struct signed_pair *sp)
 	free(sp->tsbuf);
 }
 
+static int64_t
+max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
 static int
 make_pair(struct repod_ctx *x, struct repod_live *live,
     struct repod_pubinfo *p, struct signed_pair *sp, struct ferry_error *err)
@@ -416,15 +422,24 @@ make_pair(struct repod_ctx *x, struct repod_live *live,
 	int r = FERRY_ERR_NOMEM;
 
 	/*
-	 * Above what is live, and above anything keyd signed for a state
-	 * that then failed to be published: keyd signs a version once.
+	 * Above what is live, above anything keyd signed for a state that
+	 * then failed to be published (keyd signs a version once), and
+	 * above any version the catalog recorded a signature over: a state
+	 * that was switched to, seen by clients, and then lost with the
+	 * switch not yet on disk (power cut before the fsync) comes back
+	 * as abandoned, and its versions must never be signed again over
+	 * other content.
 	 */
 	sv = live->snapshot != NULL ? live->snapshot->version : 0;
 	tv = live->timestamp != NULL ? live->timestamp->version : 0;
-	snext = sv > keyd_signed(x->keyd, FERRY_META_SNAPSHOT) ? sv :
-	    keyd_signed(x->keyd, FERRY_META_SNAPSHOT);
-	tnext = tv > keyd_signed(x->keyd, FERRY_META_TIMESTAMP) ? tv :
-	    keyd_signed(x->keyd, FERRY_META_TIMESTAMP);
+	if ((r = ferry_catalog_signing_max(x->cat, "snapshot", &snext,
+	    err)) != 0 || (r = ferry_catalog_signing_max(x->cat, "timestamp",
+	    &tnext, err)) != 0)
+		return r;
+	snext = max64(max64(sv, snext), keyd_signed(x->keyd,
+	    FERRY_META_SNAPSHOT));
+	tnext = max64(max64(tv, tnext), keyd_signed(x->keyd,
+	    FERRY_META_TIMESTAMP));
 	if (snext == INT64_MAX || tnext == INT64_MAX)
 		return ferry_error_set(err, FERRY_ERR_VERSION, "the versions "
 		    "cannot go higher");

@@ -233,6 +233,34 @@ timeout 60 "$repod" refresh -d "$st" --force --passphrase-fd 8 >out 2>err ||
 exec 8>&-
 ok
 
+echo "== versions a lost switch signed are never signed again"
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3) || fail "no python3"
+# As after a power cut that took back a switch clients had already
+# seen: the catalog holds an abandoned publication whose timestamp
+# version is above the live one.  The next timestamp goes above it.
+tv=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["signed"]["version"])' \
+    "$st/repo/metadata/timestamp.json") || fail "the live timestamp's version"
+lost=$((tv + 5))
+"$py" -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+v = int(sys.argv[2])
+cur = db.execute("INSERT INTO publications (state, kind, actor, created, "
+    "root_version, targets_version, snapshot_version, timestamp_version, "
+    "timestamp_expires, status) VALUES (99999, \"refresh\", \"test\", 0, "
+    "1, 1, 1, ?, 0, \"abandoned\")", (v,))
+db.execute("INSERT INTO signings (pub, role, version, keyid, created) "
+    "VALUES (?, \"timestamp\", ?, \"test\", 0)", (cur.lastrowid, v))
+db.commit()' "$st/catalog.db" "$lost" || fail "adding the lost publication"
+"$repod" refresh -d "$st" --force --passphrase-fd 3 3<pw >out 2>err ||
+	{ cat out err >&2; fail "refresh after the lost publication"; }
+tv2=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["signed"]["version"])' \
+    "$st/repo/metadata/timestamp.json")
+[ "$tv2" = $((lost + 1)) ] ||
+	fail "timestamp v$tv2 after a lost v$lost (live was v$tv)"
+ok
+
 echo "== the configuration file: ferry-repod agrees with the schema"
 # schemas/repod-config.schema.json describes repod.json; its fixtures
 # (checked against the schema by schemas.sh) go through ferry-repod too.

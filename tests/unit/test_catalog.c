@@ -1280,6 +1280,48 @@ test_roles_signings(void **state)
 	    "WHERE keyid = '" SHA_B "'"), 2);
 }
 
+/*
+ * The highest version signed, by role, whatever became of the
+ * publication: an abandoned one's versions count (they may have been
+ * served before a crash took the switch back).
+ */
+static void
+test_signing_max(void **state)
+{
+	struct fx *f = *state;
+	struct ferry_catalog *c = open_ok(f->path);
+	struct ferry_error err;
+	int64_t a, b, v = -1;
+
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(ferry_catalog_signing_max(c, "timestamp", &v, &err),
+	    0);
+	assert_int_equal(v, 0);
+	a = add_pub(c, 1);
+	b = add_pub(c, 2);
+	assert_int_equal(ferry_catalog_signing_add(c, a, "timestamp", 7,
+	    SHA_B, T0, &err), 0);
+	assert_int_equal(ferry_catalog_signing_add(c, a, "snapshot", 3,
+	    SHA_B, T0, &err), 0);
+	assert_int_equal(ferry_catalog_signing_add(c, b, "timestamp", 9,
+	    SHA_B, T0, &err), 0);
+	assert_int_equal(ferry_catalog_pub_set_status(c, b,
+	    FERRY_CATALOG_ABANDONED, &err), 0);
+	assert_int_equal(ferry_catalog_signing_max(c, "timestamp", &v, &err),
+	    0);
+	assert_int_equal(v, 9);
+	assert_int_equal(ferry_catalog_signing_max(c, "snapshot", &v, &err),
+	    0);
+	assert_int_equal(v, 3);
+	assert_int_equal(ferry_catalog_signing_max(c, "targets", &v, &err), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(ferry_catalog_signing_max(c, NULL, &v, NULL),
+	    FERRY_ERR_INVALID_ARG);
+	assert_int_equal(ferry_catalog_signing_max(c, "timestamp", NULL,
+	    NULL), FERRY_ERR_INVALID_ARG);
+	ferry_catalog_close(c);
+}
+
 /* ---- transactions ---- */
 
 static void
@@ -1746,6 +1788,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roles_signings, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_signing_max, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing,
 		    setup, teardown),
