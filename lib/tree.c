@@ -703,6 +703,16 @@ ferry_tree_target_has(struct ferry_tree *t, const char *path,
 		return ferry_error_set(err, FERRY_ERR_META_FIELD, "target "
 		    "\"%s\": no hashes", path);
 	json_object_foreach((json_t *)hashes, alg, v) {
+		enum ferry_hash_alg a;
+
+		/*
+		 * A name we cannot check is no proof the image is here
+		 * (and ferry_tree_target_put() refuses it too).
+		 */
+		if (ferry_hash_alg_from_name(alg, &a) != 0)
+			return ferry_error_set(err, FERRY_ERR_HASH_UNSUPPORTED,
+			    "target \"%s\": hashes.%.64s: unsupported hash "
+			    "algorithm", path, alg);
 		if (!json_is_string(v) || target_file(t, path,
 		    json_string_value(v), file, sizeof(file)) != 0)
 			return ferry_error_set(err, FERRY_ERR_META_FIELD,

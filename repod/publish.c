@@ -464,28 +464,47 @@ same_image(json_t *seen, const struct bfile *f, const char *path,
     const struct ferry_target *t, struct ferry_error *err)
 {
 	const char *sha, *alg;
-	char key[4096], *dump;
+	char *key, *dump;
 	json_t *first, *h, *v;
+	size_t n;
+	int r;
 
+	/*
+	 * Keys as long as they need to be: cut short, two descriptions
+	 * would meet under one key and the second go unchecked.
+	 */
 	if ((dump = json_dumps(t->hashes, JSON_COMPACT | JSON_SORT_KEYS)) ==
 	    NULL)
 		return FERRY_ERR_NOMEM;
-	snprintf(key, sizeof(key), "=%s\n%s", path, dump);
+	n = strlen(path) + strlen(dump) + 32;
+	if ((key = malloc(n)) == NULL) {
+		free(dump);
+		return FERRY_ERR_NOMEM;
+	}
+	snprintf(key, n, "=%s\n%" PRIu64 "\n%s", path, t->length, dump);
 	free(dump);
-	if (json_object_get(seen, key) != NULL)
+	if (json_object_get(seen, key) != NULL) {
+		free(key);
 		return 1;
-	if (json_object_set_new(seen, key, json_true()) != 0)
+	}
+	r = json_object_set_new(seen, key, json_true());
+	free(key);
+	if (r != 0)
 		return FERRY_ERR_NOMEM;
 	if ((sha = ferry_json_cstr(json_object_get(t->hashes, "sha256"))) ==
 	    NULL)
 		return 0;
-	snprintf(key, sizeof(key), "%s\n%s", path, sha);
+	n = strlen(path) + strlen(sha) + 2;
+	if ((key = malloc(n)) == NULL)
+		return FERRY_ERR_NOMEM;
+	snprintf(key, n, "%s\n%s", path, sha);
 	if ((first = json_object_get(seen, key)) == NULL) {
-		if (json_object_set_new(seen, key, json_pack("[I, O, s]",
-		    (json_int_t)t->length, t->hashes, f->role)) != 0)
-			return FERRY_ERR_NOMEM;
-		return 0;
+		r = json_object_set_new(seen, key, json_pack("[I, O, s]",
+		    (json_int_t)t->length, t->hashes, f->role));
+		free(key);
+		return r != 0 ? FERRY_ERR_NOMEM : 0;
 	}
+	free(key);
 	h = json_array_get(first, 1);
 	json_object_foreach((json_t *)t->hashes, alg, v) {
 		if (json_object_get(h, alg) != NULL &&

@@ -1158,6 +1158,20 @@ test_target_put_two_hashes(void **state)
 	    &err), 0);
 	assert_int_equal(ferry_tree_target_has(t, "apps/hello.bin", h, 6,
 	    &err), 0);
+	/*
+	 * An algorithm nobody can check proves nothing, even when its
+	 * "digest" names a file that is there.
+	 */
+	{
+		json_t *odd = json_pack("{s:s}", "sha3-256", HELLO_SHA256);
+
+		assert_non_null(odd);
+		ferry_error_clear(&err);
+		assert_int_equal(ferry_tree_target_has(t, "apps/hello.txt",
+		    odd, 6, &err), FERRY_ERR_HASH_UNSUPPORTED);
+		assert_non_null(strstr(err.msg, "hashes.sha3-256"));
+		json_decref(odd);
+	}
 	assert_int_equal(ferry_tree_target_has(t, "hello.txt", h, 6, &err),
 	    0);
 	/* Bad requests are errors, not "no". */
