@@ -301,7 +301,7 @@ file_sha256(const char *path, char *hex)
 	ssize_t n;
 	int fd, r = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = ferry_file_open_regular(path)) == -1)
 		return -1;
 	if ((buf = malloc(1u << 16)) == NULL ||
 	    ferry_hash_new(FERRY_HASH_SHA256, &h) != 0)
@@ -327,7 +327,7 @@ bundle_dir(const char *bundle, const char *statedir, char *tmp, size_t tmplen,
 {
 	struct ferry_bundle_limits lim;
 	struct ferry_error err = { 0 };
-	char manifest[PATH_MAX];
+	char manifest[PATH_MAX], again[2 * FERRY_HASH_MAX + 1];
 	struct stat st;
 	int is;
 
@@ -364,6 +364,12 @@ bundle_dir(const char *bundle, const char *statedir, char *tmp, size_t tmplen,
 	lim.max_total_bytes = REPOD_BUNDLE_MAX;
 	if (ferry_bundle_extract(bundle, dir, &lim, &err) != 0)
 		return repod_fail(bundle, &err);
+	/* The hash the catalog records is of what was extracted. */
+	if (file_sha256(bundle, again) != 0)
+		return repod_failf("%s: %s", bundle, strerror(errno));
+	if (strcmp(sha, again) != 0)
+		return repod_failf("%s: changed while it was read; publish it "
+		    "again once it is complete", bundle);
 	return 0;
 }
 

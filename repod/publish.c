@@ -258,10 +258,17 @@ check_roots(struct repod_ctx *x, struct bundle *b, struct repod_live *live,
 			oldlen = live->root_len;
 		} else {
 			snprintf(name, sizeof(name), "%zu.root.json", i + 1);
-			if (ferry_tree_live(x->tree) == 0 ||
-			    ferry_tree_read(x->tree, 0, name, REPOD_META_MAX,
-			    &old, &oldlen, &e2) != 0)
+			if (ferry_tree_live(x->tree) == 0)
 				continue;
+			/* Not there: nothing to compare; unreadable: stop. */
+			if ((r = ferry_tree_read(x->tree, 0, name,
+			    REPOD_META_MAX, &old, &oldlen, &e2)) ==
+			    FERRY_ERR_NOT_FOUND)
+				continue;
+			if (r != 0)
+				return ferry_error_set(err, r, "the published "
+				    "%s, to compare root v%zu with: %s", name,
+				    i + 1, ferry_error_msg(&e2));
 		}
 		r = oldlen != b->roots[i]->len ||
 		    memcmp(old, b->roots[i]->buf, oldlen) != 0;
@@ -551,8 +558,13 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
 			pr.done++;
 			if (x->progress != NULL)
 				x->progress(&pr);
-			if ((r = ferry_meta_target(f->md, path, &t)) != 0 ||
-			    (r = ferry_tree_target_path_ok(path, &e2)) != 0) {
+			if ((r = ferry_meta_target(f->md, path, &t)) != 0) {
+				r = ferry_error_set(err, r, "%s v%" PRId64
+				    ": target \"%s\": %s", f->role,
+				    f->version, path, ferry_strerror(r));
+				break;
+			}
+			if ((r = ferry_tree_target_path_ok(path, &e2)) != 0) {
 				r = ferry_error_set(err, r, "%s v%" PRId64
 				    ": %s", f->role, f->version,
 				    ferry_error_msg(&e2));

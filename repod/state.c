@@ -310,9 +310,12 @@ carry_one(struct repod_ctx *x, const char *name, json_t *skip, json_t *done,
 	if (json_object_get(skip, name) != NULL ||
 	    (done != NULL && json_object_get(done, name) != NULL))
 		return 0;
+	errno = 0;
 	if ((has = ferry_tree_has(x->tree, name)) < 0)
-		return ferry_error_set(err, FERRY_ERR_IO, "%s/metadata/%s: %s",
-		    x->c->repo, name, strerror(errno));
+		return ferry_error_set(err, has, "%s/metadata/%s: %s",
+		    x->c->repo, name, has == FERRY_ERR_IO && errno != 0 ?
+		    strerror(errno) : has == FERRY_ERR_INVALID_ARG ?
+		    "not a metadata file name" : ferry_strerror(has));
 	if (!has && must)
 		return ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s/metadata"
 		    "/%s: missing from the live state, which refers to it",
