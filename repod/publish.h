@@ -62,6 +62,8 @@ struct repod_live {
 	size_t root_len;
 	struct ferry_meta *timestamp;	/* NULL before the first publish */
 	struct ferry_meta *snapshot;
+	unsigned char *snapshot_bytes;	/* its file, which the timestamp */
+	size_t snapshot_len;		/* names by length and hash */
 };
 
 /*

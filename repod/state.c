@@ -93,6 +93,7 @@ repod_live_free(struct repod_live *l)
 	ferry_meta_free(l->timestamp);
 	ferry_meta_free(l->snapshot);
 	free(l->root_bytes);
+	free(l->snapshot_bytes);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -173,7 +174,7 @@ repod_live_load(struct repod_ctx *x, struct repod_live *l,
 	}
 	snprintf(name, sizeof(name), "%" PRId64 ".snapshot.json", mf.version);
 	if ((r = load_meta(x, 0, name, FERRY_META_SNAPSHOT, &l->snapshot,
-	    NULL, NULL, err)) != 0 ||
+	    &l->snapshot_bytes, &l->snapshot_len, err)) != 0 ||
 	    (r = load_meta(x, 0, "root.json", FERRY_META_ROOT, &l->root,
 	    &l->root_bytes, &l->root_len, err)) != 0)
 		goto fail;
@@ -462,9 +463,17 @@ make_pair(struct repod_ctx *x, struct repod_live *live,
 		json_decref(s);
 		s = NULL;
 	} else {
-		if ((r = ferry_meta_serialize(live->snapshot, &sp->snapbuf,
-		    &sp->snaplen, err)) != 0)
+		/*
+		 * The file that stays, byte for byte: serialising the
+		 * parsed snapshot again gives the same bytes only as long
+		 * as the file was written by this very serialiser.
+		 */
+		if ((sp->snapbuf = malloc(live->snapshot_len + 1)) == NULL) {
+			r = FERRY_ERR_NOMEM;
 			goto out;
+		}
+		memcpy(sp->snapbuf, live->snapshot_bytes, live->snapshot_len);
+		sp->snaplen = live->snapshot_len;
 	}
 	r = FERRY_ERR_NOMEM;
 	if (sha256_hex(sp->snapbuf, sp->snaplen, hex) != 0 ||

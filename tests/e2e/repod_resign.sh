@@ -152,4 +152,36 @@ v4=$(version <"$st/repo/metadata/timestamp.json")
 	fail "refresh after serve: timestamp v$v3 then v$v4"
 ok
 
+echo "== the snapshot file that stays is named as it is, byte for byte"
+# The live snapshot rewritten in another JSON layout (its signatures are
+# over the canonical "signed" part, which does not change): a timestamp
+# re-signed on its own names that file by its own length and hash, not
+# by those of the snapshot serialised again.
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3) || fail "no python3"
+"$py" -c '
+import json, os, sys
+m = sys.argv[1]
+ts = json.load(open(os.path.join(m, "timestamp.json")))
+v = ts["signed"]["meta"]["snapshot.json"]["version"]
+p = os.path.join(m, "%d.snapshot.json" % v)
+doc = json.load(open(p))
+open(p, "w").write(json.dumps(doc, indent=3) + "\n")' "$st/repo/metadata" ||
+	fail "rewriting the live snapshot"
+# Due 4 s after it was signed (6 s before a 10 s expiry).
+sleep 6
+v5=$(version <"$st/repo/metadata/timestamp.json")
+run "$repod" refresh -d "$st" --passphrase-fd 3 3<pw
+v6=$(version <"$st/repo/metadata/timestamp.json")
+[ "$v6" = $((v5 + 1)) ] || fail "refresh when due: timestamp v$v5 then v$v6"
+"$py" -c '
+import hashlib, json, os, sys
+m = sys.argv[1]
+s = json.load(open(os.path.join(m, "timestamp.json")))["signed"]["meta"]["snapshot.json"]
+b = open(os.path.join(m, "%d.snapshot.json" % s["version"]), "rb").read()
+if s["length"] != len(b) or s["hashes"]["sha256"] != hashlib.sha256(b).hexdigest():
+    sys.exit("the timestamp names %d bytes, the file has %d" % (s["length"], len(b)))
+' "$st/repo/metadata" || fail "the timestamp does not name the snapshot file as it is"
+ok
+
 echo "$name: $checks checks passed"
