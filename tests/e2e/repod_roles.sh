@@ -81,9 +81,15 @@ ok
 echo "== apps delegated again at version 1 (its bytes differ): refused"
 run "$sign" delegate -C "$ws" --key keys/apps.pub --path 'apps/*' apps
 run "$sign" targets add -C "$ws" --path apps/a.img content/apps/a.img
+# One more target, so that the bytes differ even when both versions
+# were signed within the same second (with the same expiry).
+printf 'again\n' >content/apps/again.img
+run "$sign" targets add -C "$ws" --path apps/again.img content/apps/again.img
 bundle 3 targets apps
 grep -q '"version":1' "$ws/metadata/apps.json" ||
 	fail "the signer did not make apps v1 again"
+cmp -s apps.json.v1 "$ws/metadata/apps.json" &&
+	fail "apps v1 made again with the same bytes"
 rc=0
 pub st b3.tar.zst >out 2>err || rc=$?
 [ "$rc" = 1 ] || { cat out err >&2; fail "apps v1 again: exit $rc, want 1"; }
