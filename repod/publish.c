@@ -23,6 +23,16 @@
 #define MANIFEST_MAX (64u << 20)
 #define MAX_ROLES 2000000
 
+struct bfile;
+
+/* A delegation to a role: who makes it, and with which paths. */
+struct edge {
+	struct bfile *from;
+	const struct ferry_role *role;	/* its paths (NULL: a bin) */
+	const struct ferry_succinct *bins;
+	const char *name;		/* the bin's name */
+};
+
 /* One file of the bundle. */
 struct bfile {
 	const char *role;		/* borrowed from the manifest */
@@ -33,6 +43,10 @@ struct bfile {
 	struct ferry_meta *md;
 	int verified;			/* against its delegator */
 	int is_new;			/* not published yet */
+	struct edge *in;		/* the delegations to it */
+	size_t nin, capin;
+	uint64_t seen_for;		/* reachable(): the target asked about */
+	int seen;			/* 1 yes, 0 no, -1 being looked at */
 };
 
 struct bundle {
@@ -54,6 +68,7 @@ bundle_free(struct bundle *b)
 
 	for (i = 0; i < b->n; i++) {
 		free(b->f[i].buf);
+		free(b->f[i].in);
 		ferry_meta_free(b->f[i].md);
 	}
 	free(b->f);
@@ -324,6 +339,20 @@ check_child(struct bundle *b, struct bfile *p, const struct ferry_role *role,
 		    " is not signed by a threshold of the keys %s delegates it "
 		    "to: %s", c->role, c->version, p->role,
 		    ferry_error_msg(&e2));
+	if (c->nin == c->capin) {
+		size_t ncap = c->capin != 0 ? 2 * c->capin : 2;
+		struct edge *ne;
+
+		if ((ne = reallocarray(c->in, ncap, sizeof(*ne))) == NULL)
+			return FERRY_ERR_NOMEM;
+		c->in = ne;
+		c->capin = ncap;
+	}
+	c->in[c->nin].from = p;
+	c->in[c->nin].role = bins != NULL ? NULL : role;
+	c->in[c->nin].bins = bins;
+	c->in[c->nin].name = name;
+	c->nin++;
 	json_object_foreach((json_t *)c->md->targets, path, v) {
 		(void)v;
 		if (bins != NULL) {
@@ -341,6 +370,38 @@ check_child(struct bundle *b, struct bfile *p, const struct ferry_role *role,
 		queue[(*nq)++] = c;
 	}
 	return 0;
+}
+
+/*
+ * Whether a client looking for path could come to role f: f is the
+ * top-level targets, or some delegation to f takes path and a client
+ * could come to its delegator.  Each role is looked at once per target
+ * (ask: a number of the target's own), a cycle counting as no.
+ */
+static int
+reachable(struct bfile *f, const struct bfile *top, const char *path,
+    uint64_t ask)
+{
+	char bin[300];
+	size_t i;
+	int ok = 0;
+
+	if (f == top)
+		return 1;
+	if (f->seen_for == ask)
+		return f->seen == 1;
+	f->seen_for = ask;
+	f->seen = -1;
+	for (i = 0; i < f->nin && !ok; i++) {
+		const struct edge *e = &f->in[i];
+
+		if (e->bins != NULL ? ferry_succinct_bin_name(e->bins, path,
+		    bin, sizeof(bin)) == 0 && strcmp(bin, e->name) == 0 :
+		    ferry_role_matches_path(e->role, path))
+			ok = reachable(e->from, top, path, ask);
+	}
+	f->seen = ok;
+	return ok;
 }
 
 /* Every targets role, each against its delegator, in breadth-first order. */
@@ -400,6 +461,30 @@ check_targets(struct bundle *b, const struct ferry_meta *root,
 		if (b->f[i].md->type == FERRY_META_TARGETS && !b->f[i].verified)
 			r = ferry_error_set(err, FERRY_ERR_UNKNOWN_ROLE, "role "
 			    "%s is not delegated by any role", b->f[i].role);
+	/*
+	 * Each step was checked above; now the whole way: a target that a
+	 * role lists within the paths its delegator gave it, but that no
+	 * chain of delegations from the top-level targets takes to it,
+	 * is one no client would ever find there.
+	 */
+	for (i = 0, k = 0; i < b->n && r == 0; i++) {
+		struct bfile *f = &b->f[i];
+		const char *path;
+		json_t *v;
+
+		if (f == t || f->md->type != FERRY_META_TARGETS)
+			continue;
+		json_object_foreach((json_t *)f->md->targets, path, v) {
+			(void)v;
+			if (reachable(f, t, path, ++k))
+				continue;
+			r = ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s v%"
+			    PRId64 ": target \"%s\" is outside the paths "
+			    "delegated to it along every chain of delegations "
+			    "from targets", f->role, f->version, path);
+			break;
+		}
+	}
  out:
 	free(queue);
 	return r;

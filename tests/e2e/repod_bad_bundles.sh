@@ -314,6 +314,31 @@ fresh good5 b3
 bt assemble apps4-good.json s5ok.sig apps good5/metadata/apps.json
 bt fix good5 metadata/apps.json 4
 
+echo "== 5c. a target outside every chain of delegations"
+# apps (given apps/*) delegates other/* to evil, which lists other/y.img:
+# each step is within what its delegator gave, but a client looking for
+# other/y.img never comes to apps, so never to evil.  The signer refuses
+# to make it, so evil's target is added by hand and both roles signed.
+rm -rf ws5c && cp -R "$ws" ws5c || fail "cp ws ws5c"
+run "$sign" delegate -C ws5c --from apps --key keys/evil.pub --path 'other/*' evil
+mkdir -p img5c/other && cp -R content/. img5c/ &&
+	printf 'other y\n' >img5c/other/y.img || fail "img5c"
+bt addtarget ws5c/staged/evil.json other/y.img 8 \
+    "$(sha256sum img5c/other/y.img | cut -d' ' -f1)"
+run "$sign" request -C ws5c -o req5c.json apps evil
+for k in apps evil; do
+	run "$sign" sign --key "keys/$k.key" --passphrase-fd 3 -o "s5c-$k.sig" \
+	    req5c.json 3<pw
+done
+fresh bad5c b3
+bt assemble ws5c/staged/apps.json s5c-apps.sig apps bad5c/metadata/apps.json
+bt fix bad5c metadata/apps.json 4
+bt assemble ws5c/staged/evil.json s5c-evil.sig evil bad5c/metadata/evil.json
+bt add bad5c evil 1 metadata/evil.json
+refused "other/y.img in evil, under apps/*" \
+    'evil v1: target "other/y.img" is outside the paths delegated to it along every chain' \
+    bad5c img5c
+
 echo "== 5b. one image, two roles, two lengths"
 # Top-level targets v4 lists apps/c.img too, with apps v3's sha256 but one
 # byte shorter: the image is stored once, so the two must agree.
