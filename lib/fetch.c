@@ -459,10 +459,32 @@ host_is_onion(const char *host)
 	return n >= 6 && strncasecmp(host + n - 6, ".onion", 6) == 0;
 }
 
+/*
+ * *host, a name in h, in the form libcurl resolves: an international
+ * name mapped to ASCII first, as "x\u3002onion" becomes "x.onion".
+ * libcurl 7.88's CURLU_PUNYCODE fails for every non-ASCII name, so such
+ * a name is -1 (*host NULL) rather than guessed at.  The caller frees
+ * *host with curl_free().
+ */
+static int
+ascii_host(CURLU *h, char **host)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)*host; *p != '\0'; p++)
+		if (*p >= 0x80)
+			break;
+	if (*p == '\0')
+		return 0;
+	curl_free(*host);
+	*host = NULL;
+	return curl_url_get(h, CURLUPART_HOST, host, CURLU_PUNYCODE) ==
+	    CURLUE_OK ? 0 : -1;
+}
+
 int
 ferry_fetch_url_needs_proxy(const char *url)
 {
-	const unsigned char *p;
 	char *host = NULL;
 	CURLU *h;
 	int r = 0;
@@ -472,20 +494,8 @@ ferry_fetch_url_needs_proxy(const char *url)
 	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		goto out;
-	/* As http_url() sees it: non-ASCII names in their ASCII form. */
-	for (p = (const unsigned char *)host; *p != '\0'; p++)
-		if (*p >= 0x80)
-			break;
-	if (*p != '\0') {
-		curl_free(host);
-		host = NULL;
-		if (curl_url_get(h, CURLUPART_HOST, &host, CURLU_PUNYCODE) !=
-		    CURLUE_OK) {
-			r = 1;
-			goto out;
-		}
-	}
-	r = host_is_onion(host);
+	/* As http_url() sees it. */
+	r = ascii_host(h, &host) != 0 || host_is_onion(host);
  out:
 	curl_free(host);
 	curl_url_cleanup(h);
@@ -502,7 +512,6 @@ http_url(const struct ferry_fetcher *f, const char *url, const char *where,
 {
 	CURLU *h;
 	char *scheme = NULL, *host = NULL;
-	const unsigned char *p;
 	int r = FERRY_ERR_FETCH;
 
 	if ((h = curl_url()) == NULL)
@@ -525,26 +534,12 @@ http_url(const struct ferry_fetcher *f, const char *url, const char *where,
 		goto out;
 	}
 	if (f->proxy == NULL) {
-		/*
-		 * libcurl maps an international name to ASCII before it
-		 * resolves it, and "x\u3002onion" becomes "x.onion".  The
-		 * check must see that form; libcurl 7.88's CURLU_PUNYCODE
-		 * fails for every non-ASCII name, so such names are refused
-		 * (without a proxy) rather than guessed at.
-		 */
-		for (p = (const unsigned char *)host; *p != '\0'; p++)
-			if (*p >= 0x80)
-				break;
-		if (*p != '\0') {
-			curl_free(host);
-			host = NULL;
-			if (curl_url_get(h, CURLUPART_HOST, &host,
-			    CURLU_PUNYCODE) != CURLUE_OK) {
-				r = ferry_error_set(err, FERRY_ERR_FETCH,
-				    "%s: refusing a non-ASCII host name "
-				    "without a socks5h:// proxy", where);
-				goto out;
-			}
+		/* The check must see the name libcurl would resolve. */
+		if (ascii_host(h, &host) != 0) {
+			r = ferry_error_set(err, FERRY_ERR_FETCH,
+			    "%s: refusing a non-ASCII host name without a "
+			    "socks5h:// proxy", where);
+			goto out;
 		}
 		if (host_is_onion(host)) {
 			r = ferry_error_set(err, FERRY_ERR_FETCH,
