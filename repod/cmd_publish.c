@@ -209,7 +209,7 @@ cmd_init(int argc, char **argv)
 	unsigned char *buf = NULL;
 	char path[PATH_MAX], who[160];
 	size_t len;
-	int rc;
+	int rc, made_s = 0, made_t = 0;
 
 	if ((rc = parse(argc, argv, init_usage, "root snapshot-key "
 	    "timestamp-key", &a)) >= 0)
@@ -242,15 +242,31 @@ cmd_init(int argc, char **argv)
 		repod_failf("%s: %s", a.dir, strerror(errno));
 		goto out;
 	}
+	/*
+	 * The keys first, root.json last: root.json is what makes DIR
+	 * initialised, so an init that fails leaves none of its files
+	 * behind and can simply be run again.
+	 */
 	snprintf(path, sizeof(path), "%s/root.json", a.dir);
+	if (access(path, F_OK) == 0) {
+		repod_failf("%s: already initialised", path);
+		goto out;
+	}
+	if (a.skey != NULL) {
+		if (copy_key(a.skey, a.dir, "snapshot.key") != 0)
+			goto out;
+		made_s = 1;
+	}
+	if (a.tkey != NULL) {
+		if (copy_key(a.tkey, a.dir, "timestamp.key") != 0)
+			goto undo;
+		made_t = 1;
+	}
 	if (ferry_file_write_new(path, buf, len, 0644) != 0) {
 		repod_failf("%s: %s", path, errno == EEXIST ? "already "
 		    "initialised" : strerror(errno));
-		goto out;
+		goto undo;
 	}
-	if ((a.skey != NULL && copy_key(a.skey, a.dir, "snapshot.key") != 0) ||
-	    (a.tkey != NULL && copy_key(a.tkey, a.dir, "timestamp.key") != 0))
-		goto out;
 	actor(who, sizeof(who));
 	if (ferry_tree_open(c.repo, REPOD_LOCK_WAIT, &tree, &err) != 0 ||
 	    ferry_catalog_open(c.catalog, &cat, &err) != 0 ||
@@ -262,6 +278,16 @@ cmd_init(int argc, char **argv)
 	printf("initialised %s: trusting root v%" PRId64 " (expires %s)\n",
 	    a.dir, md->version, md->expires_str);
 	rc = 0;
+	goto out;
+ undo:
+	if (made_s) {
+		snprintf(path, sizeof(path), "%s/keys/snapshot.key", a.dir);
+		(void)unlink(path);
+	}
+	if (made_t) {
+		snprintf(path, sizeof(path), "%s/keys/timestamp.key", a.dir);
+		(void)unlink(path);
+	}
  out:
 	ferry_catalog_close(cat);
 	ferry_tree_close(tree);

@@ -54,6 +54,15 @@ echo "$NB bundles"
 
 echo "== init and the first publication"
 st=$tmp/st
+# An init that fails (here on its second key) leaves nothing that stops
+# the next one: root.json, which makes DIR initialised, comes last.
+"$repod" init -d "$st" --root "$ws/metadata/1.root.json" \
+    --snapshot-key keys/snapshot.key --timestamp-key keys/missing.key \
+    >out 2>err && fail "init took a missing key"
+grep -q 'keys/missing.key: No such file' err || fail "init: $(cat err)"
+[ ! -e "$st/root.json" ] && [ ! -e "$st/keys/snapshot.key" ] ||
+	fail "a failed init left $(find "$st" -type f)"
+ok
 run "$repod" init -d "$st" --root "$ws/metadata/1.root.json" \
     --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key
 # Keep 4 states whatever their age, so that pruning shows.
