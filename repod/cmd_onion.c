@@ -54,7 +54,13 @@ static int
 load(const char *dir, const char *cfg, struct repod_config *c)
 {
 	struct ferry_error err = { 0 };
+	struct stat st;
 
+	/* A mistyped -d is named, not taken for a state with nothing in it. */
+	if (stat(dir, &st) != 0)
+		return repod_failf("%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return repod_failf("%s: not a directory", dir);
 	if (repod_config_init(c, dir) != 0)
 		return repod_failf("out of memory");
 	if (repod_config_load(c, cfg, &err) != 0 ||
