@@ -428,10 +428,17 @@ serve_requests(int sock, struct kstate *s)
 
 /* Wipe whatever keys are open, tell the parent why not, and exit. */
 static void __attribute__((noreturn))
-refuse(int sock, struct kstate *s, const char *why)
+refuse(int sock, struct kstate *s, int code, const char *why)
 {
+	char msg[700];
+	int n;
+
 	free_keys(s);
-	(void)send_msg(sock, ST_REFUSED, why, strlen(why));
+	/* "CODE MESSAGE": the requester reports the code it was given. */
+	n = snprintf(msg, sizeof(msg), "%d %s", code < 0 ? code :
+	    FERRY_ERR_INTERNAL, why);
+	(void)send_msg(sock, ST_REFUSED, msg, n < 0 ? 0 :
+	    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	_exit(1);
 }
 
@@ -452,12 +459,12 @@ keyd_main(const struct repod_config *c, int sock, int pfd, pid_t parent)
 	signal(SIGPIPE, SIG_IGN);
 	close_others(sock, pfd);
 	if (ferry_sandbox_nodump(&err) != 0)
-		refuse(sock, &s, ferry_error_msg(&err));
+		refuse(sock, &s, err.code, ferry_error_msg(&err));
 	s.lifetime[0] = c->snapshot_expiry;
 	s.lifetime[1] = c->timestamp_expiry;
 	/* The snapshot key may be open when the timestamp key fails. */
 	if (load_keys(c, pfd, &s, &err) != 0)
-		refuse(sock, &s, ferry_error_msg(&err));
+		refuse(sock, &s, err.code, ferry_error_msg(&err));
 	seed_versions(c, &s);
 	if (pfd >= 0 && pfd != STDIN_FILENO)
 		close(pfd);
@@ -469,7 +476,7 @@ keyd_main(const struct repod_config *c, int sock, int pfd, pid_t parent)
 	if (ferry_sandbox_enter(FERRY_SANDBOX_STDIO, &err) != 0) {
 		snprintf(why, sizeof(why), "cannot sandbox the key process "
 		    "(%s): refusing to run", ferry_error_msg(&err));
-		refuse(sock, &s, why);
+		refuse(sock, &s, err.code, why);
 	}
 	ids = json_pack("{s:s, s:s}", "snapshot", ferry_seckey_keyid(s.key[0]),
 	    "timestamp", ferry_seckey_keyid(s.key[1]));
@@ -503,8 +510,16 @@ read_ready(struct keyd *k, struct ferry_error *err)
 		return ferry_error_set(err, FERRY_ERR_IO, "the key process "
 		    "did not start: %s", strerror(errno));
 	if (st != ST_OK) {
-		r = ferry_error_set(err, FERRY_ERR_PASSPHRASE, "%s",
-		    (char *)buf);
+		char *msg;
+		long code = strtol((char *)buf, &msg, 10);
+
+		/* Its own code, when the message starts with one. */
+		if (msg == (char *)buf || *msg != ' ' || code >= 0 ||
+		    code <= FERRY_ERR__LAST)
+			r = ferry_error_set(err, FERRY_ERR_INTERNAL, "the key "
+			    "process refused: %s", (char *)buf);
+		else
+			r = ferry_error_set(err, (int)code, "%s", msg + 1);
 		goto out;
 	}
 	r = ferry_error_set(err, FERRY_ERR_INTERNAL, "the key process "
