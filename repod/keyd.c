@@ -151,6 +151,7 @@ struct kstate {
 	struct ferry_seckey *key[2];	/* key[1] may be key[0] */
 	int64_t last[2];		/* the highest version signed */
 	int64_t lifetime[2];		/* the configured expiry */
+	int64_t snap_floor;		/* the live snapshot's version */
 };
 
 /* Wipe and free the keys; key[1] may be key[0]. */
@@ -309,7 +310,7 @@ seed_versions(const struct repod_config *c, struct kstate *s)
 	    ts->type == FERRY_META_TIMESTAMP) {
 		s->last[1] = ts->version;
 		if (ferry_meta_metafile(ts, "snapshot.json", &mf) == 0)
-			s->last[0] = mf.version;
+			s->last[0] = s->snap_floor = mf.version;
 	}
 	ferry_meta_free(ts);
 	free(buf);
@@ -364,6 +365,20 @@ check_request(struct kstate *s, int t, const unsigned char *buf, size_t len,
 		snprintf(msg, msglen, "version %lld is not above %lld, signed "
 		    "before", (long long)md->version, (long long)s->last[t]);
 		goto out;
+	}
+	/* Nor a timestamp that would take clients back to an older snapshot. */
+	if (md->type == FERRY_META_TIMESTAMP) {
+		struct ferry_metafile mf;
+		int64_t sv;
+
+		sv = ferry_meta_metafile(md, "snapshot.json", &mf) == 0 ?
+		    mf.version : 0;
+		if (sv < 1 || sv < s->snap_floor) {
+			snprintf(msg, msglen, "names snapshot version %lld, "
+			    "below %lld, which is live", (long long)sv,
+			    (long long)s->snap_floor);
+			goto out;
+		}
 	}
 	s->last[t] = md->version;
 	ok = 1;
