@@ -685,7 +685,8 @@ onion_ctl_command(struct onion_ctl *c, const char *cmd,
 	if (c->broken)
 		return ferry_error_set(err, FERRY_ERR_TOR, "%s: the control "
 		    "connection failed earlier", name);
-	if (n == 0 || strpbrk(cmd, "\r\n") != NULL || n > ONION_CTL_LINE_MAX)
+	if (n == 0 || strpbrk(cmd, "\r\n") != NULL ||
+	    n > ONION_CTL_COMMAND_MAX)
 		return ferry_error_set(err, FERRY_ERR_INVALID_ARG,
 		    "%s: not one control command line", name);
 	/* Locked memory, wiped on free: the line may hold a secret. */
@@ -731,12 +732,11 @@ onion_ctl_poll(struct onion_ctl *c, int timeout_ms, struct ferry_error *err)
 		    "the control connection failed earlier");
 	/* Events that came in with a command's reply are read already. */
 	if (c->len > 0) {
+		/* What is left is the start of an event: wait for the rest. */
 		if ((r = next_reply(c, 0, NULL, err)) != 0) {
 			c->broken = 1;
 			return r;
 		}
-		if (c->len > 0)
-			timeout_ms = 0;	/* the rest of an event: read on */
 	}
 	pfd.fd = c->fd;
 	pfd.events = POLLIN;
@@ -760,6 +760,7 @@ onion_ctl_poll(struct onion_ctl *c, int timeout_ms, struct ferry_error *err)
 /* Authentication */
 
 #define COOKIE_LEN 32
+#define SYSTEM_UID_END 1000	/* Debian: uids below are system accounts */
 #define NONCE_LEN 32
 static const char server_const[] =
     "Tor safe cookie authentication server-to-controller hash";
@@ -838,7 +839,8 @@ protocolinfo(struct onion_ctl *c, struct methods *m, struct ferry_error *err)
 
 /* Read the 32-byte cookie at path into locked memory. */
 static int
-read_cookie(const char *path, unsigned char *cookie, struct ferry_error *err)
+read_cookie(const char *path, int named_by_tor, unsigned char *cookie,
+    struct ferry_error *err)
 {
 	unsigned char extra;
 	struct stat st;
@@ -855,6 +857,23 @@ read_cookie(const char *path, unsigned char *cookie, struct ferry_error *err)
 	    st.st_size != COOKIE_LEN) {
 		r = ferry_error_set(err, FERRY_ERR_TOR, "tor's cookie file "
 		    "%s: not a regular file of %d bytes", path, COOKIE_LEN);
+		goto out;
+	}
+	/*
+	 * A path the other end named is taken only if it looks like tor's
+	 * own cookie: owned by root, a system account or us, and neither
+	 * writable by others nor readable by everyone.  Anyone can listen
+	 * on a TCP control port while tor is down and name a file they
+	 * wrote, or one everyone can read, and so pass SAFECOOKIE's check
+	 * of the server's hash.
+	 */
+	if (named_by_tor && ((st.st_uid != 0 && st.st_uid >= SYSTEM_UID_END &&
+	    st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IRWXO)))) {
+		r = ferry_error_set(err, FERRY_ERR_TOR, "the cookie file the "
+		    "control port names, %s, is not one tor would write "
+		    "(owner uid %lu, mode %03o): refusing to authenticate; "
+		    "if it is right, name it in tor_cookie_file", path,
+		    (unsigned long)st.st_uid, (unsigned)(st.st_mode & 0777));
 		goto out;
 	}
 	while (got < COOKIE_LEN) {
@@ -916,7 +935,8 @@ struct safecookie {
 };
 
 static int
-auth_safecookie(struct onion_ctl *c, const char *path, struct ferry_error *err)
+auth_safecookie(struct onion_ctl *c, const char *path, int named_by_tor,
+    struct ferry_error *err)
 {
 	unsigned char cnonce[NONCE_LEN], snonce[NONCE_LEN];
 	unsigned char shash[crypto_auth_hmacsha256_BYTES];
@@ -927,7 +947,7 @@ auth_safecookie(struct onion_ctl *c, const char *path, struct ferry_error *err)
 
 	if ((s = sodium_malloc(sizeof(*s))) == NULL)
 		return ferry_error_set(err, FERRY_ERR_NOMEM, "out of memory");
-	if ((r = read_cookie(path, s->cookie, err)) != 0)
+	if ((r = read_cookie(path, named_by_tor, s->cookie, err)) != 0)
 		goto out;
 	randombytes_buf(cnonce, sizeof(cnonce));
 	memcpy(cmd, "AUTHCHALLENGE SAFECOOKIE ", 25);
@@ -1001,20 +1021,28 @@ onion_ctl_authenticate(struct onion_ctl *c, const char *cookie_file,
 
 	if ((r = protocolinfo(c, &m, err)) != 0)
 		return r;
-	if (password != NULL && m.password)
-		return auth_password(c, password, password_len, err);
+	/*
+	 * SAFECOOKIE first, whenever tor offers it: in it alone the other
+	 * end proves it is tor before anything is sent.  No other method
+	 * is tried after it fails: that could be an impostor's doing.
+	 */
 	if (m.safecookie) {
 		if (cookie_file == NULL && m.cookie_file[0] == '\0')
 			return ferry_error_set(err, FERRY_ERR_TOR,
 			    "PROTOCOLINFO: tor names no cookie file");
 		return auth_safecookie(c, cookie_file != NULL ? cookie_file :
-		    m.cookie_file, err);
+		    m.cookie_file, cookie_file == NULL, err);
 	}
+	if (password != NULL && m.password)
+		return auth_password(c, password, password_len, err);
 	if (m.null)
-		return onion_ctl_command(c, "AUTHENTICATE", NULL, err);
+		return ferry_error_set(err, FERRY_ERR_TOR, "tor's control port "
+		    "asks for no authentication: refusing, since whatever "
+		    "listens there would be handed the onion key (set "
+		    "CookieAuthentication 1 in the torrc)");
 	return ferry_error_set(err, FERRY_ERR_TOR, "tor's control port takes "
 	    "%s; Ferry needs SAFECOOKIE (CookieAuthentication 1)%s",
-	    m.list, m.password ? "" : " or HASHEDPASSWORD with a password");
+	    m.list, m.password ? " or the password (tor_password_file)" : "");
 }
 
 /* ------------------------------------------------------------------ */

@@ -22,6 +22,8 @@
 #include "lib/err.h"
 
 #define ONION_CTL_LINE_MAX 4096		/* one line, CRLF included */
+/* One command sent: ADD_ONION with 256 ClientAuthV3 keys fits. */
+#define ONION_CTL_COMMAND_MAX 32768
 #define ONION_CTL_LINES_MAX 4096	/* lines of one reply, data too */
 #define ONION_CTL_REPLY_MAX (1u << 20)	/* bytes of one reply */
 #define ONION_CTL_TIMEOUT_MS 30000	/* default deadline per command */
@@ -85,13 +87,17 @@ const char *onion_ctl_tor_version(const struct onion_ctl *c);
 
 /*
  * Authenticate, as the first thing on a connection.  PROTOCOLINFO says
- * which methods tor takes.  With a password (password_len bytes, any
- * bytes but CR, LF and NUL) and HASHEDPASSWORD among them, that is used;
- * otherwise SAFECOOKIE, reading the 32-byte cookie from cookie_file, or
- * if that is NULL from the file tor names.  Tor must prove it knows the
- * cookie before anything derived from it is sent.  Plain COOKIE (which
- * would send the cookie itself) is never used; NULL is used when tor
- * offers it.  The password and the cookie are wiped from every buffer.
+ * which methods tor takes.  SAFECOOKIE whenever it is among them,
+ * reading the 32-byte cookie from cookie_file, or if that is NULL from
+ * the file the other end names, which must then look like tor's own
+ * (owned by root, a system account or us; not writable by others, not
+ * readable by everyone); tor must prove it knows the cookie before
+ * anything derived from it is sent, and nothing else is tried if that
+ * fails.  Otherwise, with a password (password_len bytes, any bytes but
+ * CR, LF and NUL) and HASHEDPASSWORD offered, the password.  Plain
+ * COOKIE (which would send the cookie itself) is never used, nor NULL
+ * (anything listening on the port would be trusted).  The password and
+ * the cookie are wiped from every buffer.
  */
 int onion_ctl_authenticate(struct onion_ctl *c, const char *cookie_file,
     const char *password, size_t password_len, struct ferry_error *err);

@@ -349,8 +349,14 @@ static void
 onion_main(const struct serve_ctx *x, pid_t parent)
 {
 	(void)signal(SIGPIPE, SIG_IGN);
-	/* Nothing of the supervisor's: no socket, no tree, no keyd. */
-	if (close_range(3, ~0u, 0) != 0 || getppid() != parent)
+	/*
+	 * Die with the parent, then check it is still there (in that
+	 * order: a parent gone in between would leave the key published
+	 * by an orphan).  Nothing of the supervisor's: no socket, no
+	 * tree, no keyd.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 ||
+	    getppid() != parent || close_range(3, ~0u, 0) != 0)
 		_exit(EXIT_SETUP);
 	repod_onion_main(x->c, x->onion_target, x->onion);
 }

@@ -1196,8 +1196,10 @@ setup(void **state)
 	snprintf(f->pinfo, sizeof(f->pinfo), "250-PROTOCOLINFO 1\r\n"
 	    "250-AUTH METHODS=COOKIE,SAFECOOKIE COOKIEFILE=\"%s\"\r\n"
 	    "250-VERSION Tor=\"0.4.8.10\"\r\n250 OK\r\n", f->cookie_path);
+	/* As tor writes it: 0600 (a cookie everyone can read is refused). */
 	if ((fp = fopen(f->cookie_path, "wb")) == NULL ||
 	    fwrite(f->cookie, 1, 32, fp) != 32 || fclose(fp) != 0 ||
+	    chmod(f->cookie_path, 0600) != 0 ||
 	    pipe(f->stop) != 0 || pipe(f->go) != 0) {
 		(void)unit_fx_teardown(state);
 		return -1;
@@ -1564,9 +1566,9 @@ test_command_refuses_crlf(void **state)
 		msg_lacks(&err, "HALT");
 		assert_ptr_equal(rep, (struct onion_reply *)&err);
 	}
-	/* Longer than a line may be. */
+	/* Longer than a command may be. */
 	sb_str(&b, "GETINFO ");
-	sb_fill(&b, 'a', ONION_CTL_LINE_MAX + 10);
+	sb_fill(&b, 'a', ONION_CTL_COMMAND_MAX + 10);
 	memset(&err, 0, sizeof(err));
 	expect_err(onion_ctl_command(c, b.p, NULL, &err), &err,
 	    FERRY_ERR_INVALID_ARG, "GETINFO");
@@ -2062,6 +2064,7 @@ test_auth_safecookie_escaped_path(void **state)
 
 	snprintf(odd, sizeof(odd), "%s/a \"b\\c", f->dir);
 	unit_put_file(odd, f->cookie, 32);
+	assert_int_equal(chmod(odd, 0600), 0);
 	snprintf(f->pinfo2, sizeof(f->pinfo2), "250-PROTOCOLINFO 1\r\n"
 	    "250-AUTH METHODS=SAFECOOKIE COOKIEFILE=\"%s/a \\\"b\\\\c\"\r\n"
 	    "250 OK\r\n", f->dir);
@@ -2362,6 +2365,10 @@ test_auth_cookie_only_refused(void **state)
 	assert_int_equal(f->nlog, 1);
 }
 
+/*
+ * A control port that asks for no authentication could be anyone's (a
+ * local user listening while tor is down): refused, nothing sent.
+ */
 static void
 test_auth_null(void **state)
 {
@@ -2370,7 +2377,6 @@ test_auth_null(void **state)
 		{ A_REPLY, "PROTOCOLINFO 1", "250-PROTOCOLINFO 1\r\n"
 		    "250-AUTH METHODS=NULL\r\n"
 		    "250-VERSION Tor=\"0.4.8.10\"\r\n250 OK\r\n" },
-		{ A_REPLY, "AUTHENTICATE", "250 OK\r\n" },
 		{ A_END, NULL, NULL },
 	};
 	struct ferry_error err;
@@ -2379,11 +2385,56 @@ test_auth_null(void **state)
 	fake_start(f, steps);
 	c = ctl_open(f, CLIENT_MS);
 	memset(&err, 0, sizeof(err));
-	assert_ok(onion_ctl_authenticate(c, NULL, NULL, 0, &err));
+	assert_int_equal(onion_ctl_authenticate(c, NULL, "pw", 2, &err),
+	    FERRY_ERR_TOR);
+	assert_non_null(strstr(err.msg, "no authentication"));
 	onion_ctl_close(c);
 	fake_join(f);
-	assert_int_equal(f->nlog, 2);
-	assert_string_equal(f->log[1], "AUTHENTICATE");
+	assert_int_equal(f->nlog, 1);
+}
+
+/*
+ * A cookie file the other end names that tor would not have written
+ * (readable by everyone, or writable by others) is refused before any
+ * AUTHCHALLENGE; the same file named by the operator is used.
+ */
+static void
+test_auth_cookie_untrusted(void **state)
+{
+	struct fx *f = *state;
+	const struct step refused[] = {
+		{ A_REPLY, "PROTOCOLINFO 1", f->pinfo },
+		{ A_END, NULL, NULL },
+	};
+	const struct step taken[] = {
+		{ A_REPLY, "PROTOCOLINFO 1", f->pinfo },
+		{ A_CHALLENGE, "AUTHCHALLENGE SAFECOOKIE ", NULL },
+		{ A_AUTH, "AUTHENTICATE ", NULL },
+		{ A_END, NULL, NULL },
+	};
+	static const mode_t modes[] = { 0644, 0620, 0602, 0604 };
+	struct ferry_error err;
+	struct onion_ctl *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_int_equal(chmod(f->cookie_path, modes[i]), 0);
+		fake_start(f, refused);
+		c = ctl_open(f, CLIENT_MS);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(onion_ctl_authenticate(c, NULL, "pw", 2,
+		    &err), FERRY_ERR_TOR);
+		assert_non_null(strstr(err.msg, "is not one tor would write"));
+		onion_ctl_close(c);
+		fake_join(f);
+		assert_int_equal(f->nlog, 1);
+	}
+	fake_start(f, taken);
+	c = ctl_open(f, CLIENT_MS);
+	assert_ok(onion_ctl_authenticate(c, f->cookie_path, NULL, 0, &err));
+	onion_ctl_close(c);
+	fake_join(f);
+	assert_true(f->auth_ok);
 }
 
 static void
@@ -2427,14 +2478,18 @@ test_auth_password(void **state)
 	assert_string_equal(f->log[1], "AUTHENTICATE \"\"");
 }
 
-/* A password is preferred when tor takes one, SAFECOOKIE otherwise. */
+/*
+ * SAFECOOKIE is preferred whenever tor takes it (tor proves itself);
+ * the password only when tor does not.
+ */
 static void
 test_auth_password_choice(void **state)
 {
 	struct fx *f = *state;
-	const struct step pw_steps[] = {
+	const struct step both_steps[] = {
 		{ A_REPLY, "PROTOCOLINFO 1", f->pinfo2 },
-		{ A_REPLY, "AUTHENTICATE \"", "250 OK\r\n" },
+		{ A_CHALLENGE, "AUTHCHALLENGE SAFECOOKIE ", NULL },
+		{ A_AUTH, "AUTHENTICATE ", NULL },
 		{ A_END, NULL, NULL },
 	};
 	const struct step sc_steps[] = {
@@ -2449,13 +2504,15 @@ test_auth_password_choice(void **state)
 	snprintf(f->pinfo2, sizeof(f->pinfo2), "250-PROTOCOLINFO 1\r\n"
 	    "250-AUTH METHODS=COOKIE,SAFECOOKIE,HASHEDPASSWORD "
 	    "COOKIEFILE=\"%s\"\r\n250 OK\r\n", f->cookie_path);
-	fake_start(f, pw_steps);
+	/* Both offered: SAFECOOKIE, and the password is never sent. */
+	fake_start(f, both_steps);
 	c = ctl_open(f, CLIENT_MS);
 	memset(&err, 0, sizeof(err));
 	assert_ok(onion_ctl_authenticate(c, NULL, "pw", 2, &err));
 	onion_ctl_close(c);
 	fake_join(f);
-	assert_string_equal(f->log[1], "AUTHENTICATE \"pw\"");
+	assert_true(f->auth_ok);
+	assert_int_equal(fake_count(f, "AUTHENTICATE \""), 0);
 	/* Only SAFECOOKIE offered: the password is not sent. */
 	fake_start(f, sc_steps);
 	c = ctl_open(f, CLIENT_MS);
@@ -2925,6 +2982,7 @@ main(int argc, char **argv)
 		T(test_auth_no_cookie_file),
 		T(test_auth_cookie_only_refused),
 		T(test_auth_null),
+		T(test_auth_cookie_untrusted),
 		T(test_auth_password),
 		T(test_auth_password_choice),
 		T(test_auth_password_refused),
