@@ -297,14 +297,17 @@ read_password(const struct repod_config *c, struct ferry_passphrase **out,
 	*out = NULL;
 	if (c->tor_password_file == NULL)
 		return 0;
+	/* Not a FIFO (which would hang us), not through a symbolic link. */
 	if ((fd = open(c->tor_password_file, O_RDONLY | O_CLOEXEC |
-	    O_NOCTTY)) < 0)
+	    O_NOCTTY | O_NONBLOCK | O_NOFOLLOW)) < 0)
 		return ferry_error_set(err, FERRY_ERR_IO, "%s: %s",
 		    c->tor_password_file, strerror(errno));
-	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0 || fcntl(fd, F_SETFL, 0) != 0) {
 		(void)close(fd);
 		return ferry_error_set(err, FERRY_ERR_INVALID_ARG, "%s: must "
-		    "be readable by its owner only", c->tor_password_file);
+		    "be a regular file readable by its owner only",
+		    c->tor_password_file);
 	}
 	r = ferry_passphrase_read_fd(fd, out, err);
 	(void)close(fd);
@@ -368,10 +371,13 @@ publish(struct onion_run *o, struct ferry_error *err)
 	sodium_free(blob);
 	if (r != 0)
 		return r;
-	/* The name tor derived must be the one the key file gives. */
-	if (strcmp(id, o->st->address) != 0)
+	/*
+	 * The name tor derived must be our key's own (not the status
+	 * page's copy, which the HTTP process could write over).
+	 */
+	if (strcmp(id, onion_hskey_address(o->key)) != 0)
 		return ferry_error_set(err, FERRY_ERR_TOR, "ADD_ONION: tor "
-		    "published %s, not %s", id, o->st->address);
+		    "published %s, not %s", id, onion_hskey_address(o->key));
 	memcpy(o->service_id, id, sizeof(id));
 	atomic_store(&o->st->clients, (unsigned)req.nclient_keys);
 	atomic_fetch_add(&o->st->publishes, 1);
