@@ -608,6 +608,15 @@ next_reply(struct onion_ctl *c, int64_t deadline, struct onion_reply **out,
 		if (r == 1) {
 			if (out == NULL)
 				return 0;
+			/*
+			 * The deadline holds even while bytes keep coming:
+			 * event after event, or a reply a byte at a time,
+			 * cannot keep a command waiting past it.
+			 */
+			if (now_ms() >= deadline)
+				return ferry_error_set(err, FERRY_ERR_TIMEOUT,
+				    "tor's control port did not answer in "
+				    "time");
 			if ((r = fill(c, deadline, err)) != 0)
 				return r;
 			continue;
