@@ -24,7 +24,7 @@ struct ferry_atomic {
 };
 
 int
-ferry_file_open_regular(const char *path)
+ferry_file_open_regular(const char *path, struct stat *stp)
 {
 	struct stat st;
 	int fd, saved;
@@ -38,6 +38,8 @@ ferry_file_open_regular(const char *path)
 		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		goto fail;
 	}
+	if (stp != NULL)
+		*stp = st;
 	/* Opened non-blocking so a FIFO cannot hang us; files need no flag. */
 	if (fcntl(fd, F_SETFL, 0) == -1)
 		goto fail;
@@ -62,10 +64,8 @@ ferry_file_read(const char *path, size_t max_len, unsigned char **out,
 	if (path == NULL || out == NULL || outlen == NULL ||
 	    max_len >= SIZE_MAX - 2)
 		return FERRY_ERR_INVALID_ARG;
-	if ((fd = ferry_file_open_regular(path)) == -1)
+	if ((fd = ferry_file_open_regular(path, &st)) == -1)
 		return FERRY_ERR_IO;
-	if (fstat(fd, &st) == -1)
-		goto out;
 	/*
 	 * Read up to one byte past the limit, to tell "exactly max_len" from
 	 * "more".  The size from fstat is only a first guess: the file may

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -29,11 +30,12 @@ int ferry_file_read(const char *path, size_t max_len, unsigned char **out,
 
 /*
  * Open the regular file at path for reading (close-on-exec, blocking
- * reads): a descriptor, or -1 with errno set, EISDIR for a directory and
- * EINVAL for anything else that is not a regular file.  A FIFO is
- * refused at once, never waited on.
+ * reads): a descriptor, with its fstat() in *st unless st is NULL, or -1
+ * with errno set, EISDIR for a directory and EINVAL for anything else
+ * that is not a regular file.  A FIFO is refused at once, never waited
+ * on.
  */
-int ferry_file_open_regular(const char *path);
+int ferry_file_open_regular(const char *path, struct stat *st);
 
 /*
  * Write all len bytes at buf to descriptor fd, going on after short

@@ -327,7 +327,7 @@ file_sha256(const char *path, char *hex)
 	ssize_t n;
 	int fd, r = -1;
 
-	if ((fd = ferry_file_open_regular(path)) == -1)
+	if ((fd = ferry_file_open_regular(path, NULL)) == -1)
 		return -1;
 	if ((buf = malloc(1u << 16)) == NULL ||
 	    ferry_hash_new(FERRY_HASH_SHA256, &h) != 0)

@@ -376,11 +376,16 @@ check_child(struct bundle *b, struct bfile *p, const struct ferry_role *role,
  * Whether a client looking for path could come to role f: f is the
  * top-level targets, or some delegation to f takes path and a client
  * could come to its delegator.  Each role is looked at once per target
- * (ask: a number of the target's own), a cycle counting as no.
+ * (ask: a number of the target's own), a cycle counting as no, and so
+ * is a chain longer than REACH_DEPTH_MAX: no client walks that far
+ * (lib/updater visits 32 roles per lookup), and the recursion must stay
+ * bounded whatever a bundle holds.
  */
+#define REACH_DEPTH_MAX 256
+
 static int
 reachable(struct bfile *f, const struct bfile *top, const char *path,
-    uint64_t ask)
+    uint64_t ask, unsigned depth)
 {
 	char bin[300];
 	size_t i;
@@ -388,6 +393,8 @@ reachable(struct bfile *f, const struct bfile *top, const char *path,
 
 	if (f == top)
 		return 1;
+	if (depth >= REACH_DEPTH_MAX)
+		return 0;
 	if (f->seen_for == ask)
 		return f->seen == 1;
 	f->seen_for = ask;
@@ -398,7 +405,7 @@ reachable(struct bfile *f, const struct bfile *top, const char *path,
 		if (e->bins != NULL ? ferry_succinct_bin_name(e->bins, path,
 		    bin, sizeof(bin)) == 0 && strcmp(bin, e->name) == 0 :
 		    ferry_role_matches_path(e->role, path))
-			ok = reachable(e->from, top, path, ask);
+			ok = reachable(e->from, top, path, ask, depth + 1);
 	}
 	f->seen = ok;
 	return ok;
@@ -476,7 +483,7 @@ check_targets(struct bundle *b, const struct ferry_meta *root,
 			continue;
 		json_object_foreach((json_t *)f->md->targets, path, v) {
 			(void)v;
-			if (reachable(f, t, path, ++k))
+			if (reachable(f, t, path, ++k, 0))
 				continue;
 			r = ferry_error_set(err, FERRY_ERR_REPOSITORY, "%s v%"
 			    PRId64 ": target \"%s\" is outside the paths "
@@ -685,7 +692,7 @@ store_images(struct repod_ctx *x, struct bundle *b, const char *images,
 			}
 			snprintf(file, sizeof(file), "%s/%s", images, path);
 			/* Not a FIFO: the tree is locked while we wait. */
-			if ((fd = ferry_file_open_regular(file)) == -1) {
+			if ((fd = ferry_file_open_regular(file, NULL)) == -1) {
 				r = ferry_error_set(err, FERRY_ERR_NOT_FOUND,
 				    "target \"%s\" (%s v%" PRId64 "): no image"
 				    " at %s: %s", path, f->role, f->version,

@@ -1001,6 +1001,7 @@ test_open_regular(void **state)
 {
 	struct fx *f = *state;
 	char p[512], d[512];
+	struct stat st;
 	pid_t pid;
 	int status = 0, fd;
 
@@ -1010,7 +1011,7 @@ test_open_regular(void **state)
 	assert_true(pid != -1);
 	if (pid == 0) {
 		alarm(3);
-		fd = ferry_file_open_regular(p);
+		fd = ferry_file_open_regular(p, NULL);
 		_exit(fd == -1 && errno == EINVAL ? 0 : 1);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -1020,16 +1021,17 @@ test_open_regular(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	errno = 0;
-	assert_int_equal(ferry_file_open_regular(f->dir), -1);
+	assert_int_equal(ferry_file_open_regular(f->dir, NULL), -1);
 	assert_int_equal(errno, EISDIR);
 	unit_join(d, sizeof(d), f->dir, "missing");
-	assert_int_equal(ferry_file_open_regular(d), -1);
+	assert_int_equal(ferry_file_open_regular(d, NULL), -1);
 	assert_int_equal(errno, ENOENT);
 	/* A regular file: open, and reads block as usual (no O_NONBLOCK). */
 	unit_join(d, sizeof(d), f->dir, "regular");
 	assert_int_equal(ferry_file_write_atomic(d, "x", 1, 0600), 0);
-	fd = ferry_file_open_regular(d);
+	fd = ferry_file_open_regular(d, &st);
 	assert_true(fd >= 0);
+	assert_true(S_ISREG(st.st_mode) && st.st_size == 1);
 	assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	close(fd);

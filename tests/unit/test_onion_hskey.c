@@ -909,10 +909,8 @@ test_client_keypair(void **state)
 
 /* ---- libsodium's initialisation ---- */
 
-#define NO_INIT_ARG "--no-sodium-init"
-
 /*
- * Run as this program's whole work when started with NO_INIT_ARG and a
+ * Run as this program's whole work when started with UNIT_NO_INIT_ARG and a
  * directory (the parent test's, which it removes): make a key, save it
  * and load it back, the first use of libsodium in the process.  The exit
  * status says how far it got.
@@ -952,23 +950,8 @@ static void
 test_works_without_sodium_init(void **state)
 {
 	struct fx *f = *state;
-	pid_t pid;
-	int st;
 
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execl("/proc/self/exe", "test_onion_hskey", NO_INIT_ARG,
-		    f->dir, (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	if (WIFSIGNALED(st))
-		fail_msg("without sodium_init(), killed by signal %d",
-		    WTERMSIG(st));
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	unit_run_without_init("test_onion_hskey", f->dir);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, unit_fx_teardown)
@@ -997,7 +980,7 @@ main(int argc, char **argv)
 		T(test_works_without_sodium_init),
 	};
 
-	if (argc == 3 && strcmp(argv[1], NO_INIT_ARG) == 0)
+	if (argc == 3 && strcmp(argv[1], UNIT_NO_INIT_ARG) == 0)
 		return child_without_init(argv[2]);
 	if (sodium_init() < 0)
 		return 1;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -148,6 +150,36 @@ unit_join(char *out, size_t cap, const char *dir, const char *name)
 	int n = snprintf(out, cap, "%s/%s", dir, name);
 
 	assert_true(n > 0 && (size_t)n < cap);
+}
+
+/*
+ * For a test that a module initialises libsodium itself: main() runs its
+ * one child job instead of the tests when started as PROG UNIT_NO_INIT_ARG
+ * DIR, and unit_run_without_init() starts it so and expects it to exit 0
+ * (sodium_malloc() before sodium_init() kills the process with a signal).
+ */
+#define UNIT_NO_INIT_ARG "--no-sodium-init"
+
+static inline void
+unit_run_without_init(const char *prog, const char *dir)
+{
+	pid_t pid;
+	int st;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", prog, UNIT_NO_INIT_ARG, dir,
+		    (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		fail_msg("without sodium_init(), killed by signal %d",
+		    WTERMSIG(st));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* The names in dir (at most 32), sorted, joined by '/'; "" if empty. */
